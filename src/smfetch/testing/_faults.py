@@ -1,0 +1,333 @@
+"""Fault injection in front of the local SageMaker: throttling, latency, errors, drops.
+
+:class:`FaultLayer` is a WSGI middleware that both backends sit behind, so a
+benchmark against the synthetic backend sees exactly the faults a test against
+moto sees.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import math
+import random
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+from ._wire import BATCH_DESCRIBE_TARGET, JSON_CONTENT_TYPE, error_body
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+__all__ = ["FaultCounters", "FaultLayer", "Faults"]
+
+_SAGEMAKER_TARGET_PREFIX: Final = "SageMaker."
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Faults:
+    """What the local SageMaker does wrong, per call.
+
+    Probabilities are drawn independently for each SageMaker call. Replace the
+    whole value (``server.faults = Faults(...)``) to change it while the server runs.
+
+    Args:
+        rate: Calls per second the server's token bucket refills; ``None`` for no limit.
+            A call that finds the bucket empty answers HTTP 400 ``ThrottlingException``.
+        burst: Capacity of the token bucket, in calls.
+        latency: Seconds added to every answer.
+        jitter: Up to this many more seconds, drawn uniformly, added to every answer.
+        internal_error: Probability of HTTP 500 ``InternalFailure``.
+        unavailable: Probability of HTTP 503 ``ServiceUnavailable``.
+        drop: Probability of closing the connection without any response.
+        omit: Probability that a successful ``BatchDescribeModelPackage`` answer leaves
+            some requested ARNs out of both maps.
+        stall: Probability of waiting ``stall_seconds`` before answering.
+        stall_seconds: How long a stalled call waits.
+        seed: Seed for the random draws, for reproducible runs.
+    """
+
+    rate: float | None = None
+    burst: int = 1
+    latency: float = 0.0
+    jitter: float = 0.0
+    internal_error: float = 0.0
+    unavailable: float = 0.0
+    drop: float = 0.0
+    omit: float = 0.0
+    stall: float = 0.0
+    stall_seconds: float = 30.0
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.rate is not None and not self.rate > 0:
+            raise ValueError(f"rate must be positive or None, got {self.rate!r}")
+        if self.burst < 1:
+            raise ValueError(f"burst must be at least 1, got {self.burst!r}")
+        for name in ("latency", "jitter", "stall_seconds"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative, got {getattr(self, name)!r}")
+        for name in ("internal_error", "unavailable", "drop", "omit", "stall"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} is a probability in [0, 1], got {getattr(self, name)!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class FaultCounters:
+    """What the fault layer saw and did since the last reset."""
+
+    calls: int = 0
+    """SageMaker calls received (every operation)."""
+    arns: int = 0
+    """ARNs requested in ``BatchDescribeModelPackage`` calls."""
+    throttled: int = 0
+    internal_errors: int = 0
+    unavailable: int = 0
+    dropped: int = 0
+    stalled: int = 0
+    omitted_calls: int = 0
+    """Successful answers that left ARNs out."""
+    omitted_arns: int = 0
+    forwarded: int = 0
+    """Calls passed on to the backend."""
+    in_flight: int = 0
+    max_in_flight: int = 0
+
+
+class _TokenBucket:
+    """Classic token bucket: ``rate`` tokens a second, at most ``burst`` held."""
+
+    def __init__(self, rate: float, burst: int, now: float) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._tokens = float(burst)
+        self._updated = now
+
+    def retune(self, rate: float, burst: int, now: float) -> None:
+        self._refill(now)
+        self.rate, self.burst = rate, burst
+        self._tokens = min(self._tokens, float(burst))
+
+    def take(self, now: float) -> bool:
+        self._refill(now)
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False
+
+    def _refill(self, now: float) -> None:
+        self._tokens = min(float(self.burst), self._tokens + (now - self._updated) * self.rate)
+        self._updated = now
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """The faults drawn for one call."""
+
+    throttle: bool
+    delay: float
+    drop: bool
+    status: int | None
+    stall: bool
+    omit: bool
+
+
+_Response = tuple[str, list[tuple[str, str]], bytes]
+
+
+class FaultLayer:
+    """WSGI middleware that applies :class:`Faults` to SageMaker calls and counts them."""
+
+    def __init__(self, app: WSGIApplication, faults: Faults, *, account_id: str | None = None):
+        self._app = app
+        self._account_id = account_id
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._faults = faults
+        self._random = random.Random(faults.seed)
+        self._bucket: _TokenBucket | None = None
+        self._counts: dict[str, int] = {}
+        self.reset(faults)
+
+    @property
+    def faults(self) -> Faults:
+        """The faults in force; assign to change them while the server runs."""
+        return self._faults
+
+    @faults.setter
+    def faults(self, faults: Faults) -> None:
+        with self._lock:
+            if faults.seed != self._faults.seed:
+                self._random = random.Random(faults.seed)
+            self._faults = faults
+            self._retune_bucket(time.monotonic())
+
+    @property
+    def counters(self) -> FaultCounters:
+        """A snapshot of the counters."""
+        with self._lock:
+            return FaultCounters(**self._counts)
+
+    def reset(self, faults: Faults) -> None:
+        """Put ``faults`` in force and zero the counters and the token bucket."""
+        with self._lock:
+            self._faults = faults
+            self._random = random.Random(faults.seed)
+            self._bucket = None
+            self._retune_bucket(time.monotonic())
+            in_flight = self._counts.get("in_flight", 0)
+            self._counts = dict.fromkeys(
+                (field.name for field in dataclasses.fields(FaultCounters)), 0
+            )
+            self._counts["in_flight"] = in_flight
+
+    def close(self) -> None:
+        """Wake every call sleeping in latency or a stall, so the server can stop."""
+        self._stopping.set()
+
+    def _retune_bucket(self, now: float) -> None:
+        faults = self._faults
+        if faults.rate is None:
+            self._bucket = None
+        elif self._bucket is None:
+            self._bucket = _TokenBucket(faults.rate, faults.burst, now)
+        else:
+            self._bucket.retune(faults.rate, faults.burst, now)
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if self._account_id is not None:
+            # moto keeps one registry per account; this header picks ours.
+            environ["HTTP_X_MOTO_ACCOUNT_ID"] = self._account_id
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if not target.startswith(_SAGEMAKER_TARGET_PREFIX):
+            return self._app(environ, start_response)
+
+        body = _read_body(environ)
+        arns = _requested_arns(body) if target == BATCH_DESCRIBE_TARGET else []
+        plan = self._begin(len(arns))
+        try:
+            status, headers, payload = self._answer(environ, plan, arns)
+        finally:
+            self._end()
+        if plan.drop:
+            # Shut the socket: werkzeug's write then fails and it drops the request quietly.
+            sock = environ.get("werkzeug.socket")
+            if isinstance(sock, socket.socket):
+                sock.shutdown(socket.SHUT_RDWR)
+        start_response(status, headers)
+        return [payload]
+
+    def _begin(self, arn_count: int) -> _Plan:
+        with self._lock:
+            faults, draw, counts = self._faults, self._random.random, self._counts
+            counts["calls"] += 1
+            counts["arns"] += arn_count
+            counts["in_flight"] += 1
+            counts["max_in_flight"] = max(counts["max_in_flight"], counts["in_flight"])
+            throttle = self._bucket is not None and not self._bucket.take(time.monotonic())
+            delay = faults.latency + faults.jitter * draw()
+            drop = draw() < faults.drop
+            status = 500 if draw() < faults.internal_error else None
+            if status is None and draw() < faults.unavailable:
+                status = 503
+            plan = _Plan(
+                throttle=throttle,
+                delay=delay,
+                drop=not throttle and drop,
+                status=None if throttle or drop else status,
+                stall=draw() < faults.stall,
+                omit=draw() < faults.omit,
+            )
+            for flag, counter in (
+                (plan.throttle, "throttled"),
+                (plan.drop, "dropped"),
+                (plan.status == 500, "internal_errors"),
+                (plan.status == 503, "unavailable"),
+            ):
+                counts[counter] += flag
+            return plan
+
+    def _end(self) -> None:
+        with self._lock:
+            self._counts["in_flight"] -= 1
+
+    def _answer(self, environ: WSGIEnvironment, plan: _Plan, arns: list[str]) -> _Response:
+        self._stopping.wait(plan.delay)
+        if plan.throttle:
+            return _error(400, "ThrottlingException", "Rate exceeded")
+        if plan.drop:
+            return "500 Internal Server Error", [], b""
+        if plan.status == 500:
+            return _error(500, "InternalFailure", "We encountered an internal error.")
+        if plan.status == 503:
+            return _error(503, "ServiceUnavailable", "Service is unavailable. Try again later.")
+        if plan.stall:
+            self._count("stalled", 1)
+            self._stopping.wait(self._faults.stall_seconds)
+        self._count("forwarded", 1)
+        status, headers, payload = _call(self._app, environ)
+        if plan.omit and arns and status.startswith("200"):
+            payload = self._omit(payload, arns)
+            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+            headers.append(("Content-Length", str(len(payload))))
+        return status, headers, payload
+
+    def _omit(self, payload: bytes, arns: list[str]) -> bytes:
+        document = json.loads(payload)
+        with self._lock:
+            count = self._random.randint(1, max(1, math.ceil(len(arns) / 10)))
+            left_out = set(self._random.sample(sorted(set(arns)), min(count, len(set(arns)))))
+        for key in ("ModelPackageSummaries", "BatchDescribeModelPackageErrorMap"):
+            entries = document.get(key) or {}
+            document[key] = {arn: v for arn, v in entries.items() if arn not in left_out}
+        self._count("omitted_calls", 1)
+        self._count("omitted_arns", len(left_out))
+        return json.dumps(document).encode()
+
+    def _count(self, counter: str, amount: int) -> None:
+        with self._lock:
+            self._counts[counter] += amount
+
+
+def _read_body(environ: WSGIEnvironment) -> bytes:
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
+
+
+def _requested_arns(body: bytes) -> list[str]:
+    try:
+        arns = json.loads(body).get("ModelPackageArnList")
+    except (ValueError, AttributeError):
+        return []
+    return [arn for arn in arns if isinstance(arn, str)] if isinstance(arns, list) else []
+
+
+def _error(status: int, code: str, message: str) -> _Response:
+    reason = {400: "Bad Request", 500: "Internal Server Error", 503: "Service Unavailable"}
+    payload = error_body(code, message)
+    headers = [("Content-Type", JSON_CONTENT_TYPE), ("Content-Length", str(len(payload)))]
+    return f"{status} {reason[status]}", headers, payload
+
+
+def _call(app: WSGIApplication, environ: WSGIEnvironment) -> _Response:
+    captured: dict[str, Any] = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], object]:
+        captured["status"], captured["headers"] = status, headers
+        return lambda _data: None
+
+    result = app(environ, start_response)
+    try:
+        payload = b"".join(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    return captured["status"], list(captured["headers"]), payload
