@@ -23,7 +23,8 @@ MODEL_PACKAGE_ARN_PATTERN: Final = (
     r"arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]{9,16}:[0-9]{12}:model-package/[\S]{1,2048}"
 )
 
-_ARN_RE: Final = re.compile(MODEL_PACKAGE_ARN_PATTERN)
+# The service evaluates the pattern as Java does, where ``\s`` is ASCII whitespace only.
+_ARN_RE: Final = re.compile(MODEL_PACKAGE_ARN_PATTERN, re.ASCII)
 
 
 def is_valid_arn(arn: str) -> bool:

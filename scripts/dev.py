@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Set up the project-local virtual environment from the lock, then run a task.
+
+    python3 scripts/dev.py test   # ruff, mypy and the whole test suite
+    python3 scripts/dev.py demo   # the main job on the embedded local SageMaker
+
+Needs only Python 3.11+. Creates ``.venv`` (or reuses it), installs the pinned
+uv into it with pip, and lets uv install exactly what ``uv.lock`` records.
+Extra arguments go to pytest (``test``) or to the demo (``demo``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+UV_VERSION = "0.13.9"  # keep equal to the uv pin in pyproject.toml's dev group
+
+
+def main() -> int:
+    """Run the task named on the command line."""
+    tasks = {"test": test, "demo": demo}
+    if len(sys.argv) < 2 or sys.argv[1] not in tasks:
+        print(__doc__, file=sys.stderr)
+        return 2
+    if sys.version_info < (3, 11):
+        print("smfetch needs Python 3.11 or newer; run this with python3.11+.", file=sys.stderr)
+        return 2
+    setup()
+    return tasks[sys.argv[1]](sys.argv[2:])
+
+
+def setup() -> None:
+    """Create or reuse .venv and sync it with uv.lock (quietly when nothing changed)."""
+    python = BIN / "python"
+    if not python.exists():
+        run([sys.executable, "-m", "venv", str(VENV)])
+    uv = BIN / "uv"
+    if not uv.exists() or UV_VERSION not in capture([str(uv), "--version"]):
+        run([str(python), "-m", "pip", "install", "--quiet", f"uv=={UV_VERSION}"])
+    run([str(uv), "sync", "--locked", "--quiet", "--python", str(python)])
+
+
+def test(args: list[str]) -> int:
+    """Lint, type-check, then run pytest; the first failure decides the exit code."""
+    paths = ["src", "tests", "benchmarks", "examples", "scripts"]
+    steps = [
+        [str(BIN / "ruff"), "check", *paths],
+        [str(BIN / "ruff"), "format", "--check", *paths],
+        [str(BIN / "mypy")],
+        [str(BIN / "python"), "-m", "pytest", *args],
+    ]
+    for step in steps:
+        code = subprocess.call(step, cwd=ROOT, env=_env())
+        if code:
+            print(f"\nFAILED ({code}): {' '.join(step)}", file=sys.stderr)
+            return code
+    return 0
+
+
+def demo(args: list[str]) -> int:
+    """Run the main job against the embedded local SageMaker."""
+    return subprocess.call(
+        [str(BIN / "python"), str(ROOT / "examples" / "describe_local.py"), *args],
+        cwd=ROOT,
+        env=_env(),
+    )
+
+
+def run(command: list[str]) -> None:
+    """Run a set-up step; stop with its exit code if it fails."""
+    code = subprocess.call(command, cwd=ROOT, env=_env())
+    if code:
+        print(f"set-up step failed ({code}): {' '.join(command)}", file=sys.stderr)
+        raise SystemExit(code)
+
+
+def capture(command: list[str]) -> str:
+    """Output of a command, or "" if it cannot run."""
+    try:
+        return subprocess.run(command, capture_output=True, text=True, check=False).stdout
+    except OSError:
+        return ""
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ, VIRTUAL_ENV=str(VENV), UV_PYTHON_DOWNLOADS="never")
+    env.pop("PYTHONHOME", None)
+    return env
+
+
+if __name__ == "__main__":
+    sys.exit(main())

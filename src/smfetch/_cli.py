@@ -1,0 +1,41 @@
+"""The ``smfetch`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+
+__all__ = ["main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``smfetch``; returns the exit code."""
+    parser = argparse.ArgumentParser(
+        prog="smfetch",
+        description="Describe SageMaker model packages in bulk with BatchDescribeModelPackage.",
+    )
+    parser.add_argument("--version", action="version", version=f"smfetch {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser(
+        "local-server",
+        add_help=False,
+        help="run a local SageMaker for tests and demos (needs smfetch[testing]); see --help",
+    )
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "local-server":
+        try:
+            from .testing.__main__ import main as local_server  # noqa: PLC0415 - optional, slow
+        except ImportError as exc:
+            print(f"smfetch local-server: {exc}\nHINT: pip install 'smfetch[testing]'",
+                  file=sys.stderr)
+            return 2
+        return local_server(rest, prog="smfetch local-server")
+    parser.error(f"unknown arguments: {' '.join(rest)}")  # pragma: no cover - argparse checks
+    return 2  # pragma: no cover
+
+
+if __name__ == "__main__":
+    sys.exit(main())

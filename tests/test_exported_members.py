@@ -1,0 +1,40 @@
+"""The public surface is exactly what ``__all__`` lists."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from importlib.metadata import version
+
+import pytest
+
+import smfetch
+
+
+@pytest.mark.parametrize(
+    ("module_name", "expected"),
+    [
+        pytest.param("smfetch", ["__version__"], id="smfetch"),
+        pytest.param(
+            "smfetch.testing",
+            ["Backend", "Catalogue", "Credentials", "FaultCounters", "Faults", "LocalSageMaker"],
+            id="smfetch.testing",
+        ),
+    ],
+)
+def test_all_is_the_public_surface(module_name: str, expected: list[str]) -> None:
+    """``__all__`` is sorted and names every public attribute and nothing else."""
+    module = importlib.import_module(module_name)
+    public = sorted(
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_") and name != "annotations" and not inspect.ismodule(value)
+    )
+    assert module.__all__ == expected
+    assert public == [name for name in expected if not name.startswith("_")]
+    assert all(hasattr(module, name) for name in module.__all__)
+
+
+def test_version_comes_from_the_installed_metadata() -> None:
+    """``__version__`` is the installed distribution's version."""
+    assert smfetch.__version__ == version("smfetch")
