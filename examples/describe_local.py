@@ -33,8 +33,8 @@ async def describe(arns: list[str], sagemaker: LocalSageMaker) -> dict[str, Any]
             *(client.batch_describe_model_package(ModelPackageArnList=batch) for batch in batches)
         )
     for answer in answers:
-        for key in merged:
-            merged[key].update(answer.get(key, {}))
+        for key, entries in merged.items():
+            entries.update(answer.get(key, {}))
     return merged
 
 

@@ -28,7 +28,7 @@ def main() -> int:
     if len(sys.argv) < 2 or sys.argv[1] not in tasks:
         print(__doc__, file=sys.stderr)
         return 2
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script runs on any python3
         print("smfetch needs Python 3.11 or newer; run this with python3.11+.", file=sys.stderr)
         return 2
     setup()

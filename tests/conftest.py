@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 
-from smfetch.testing import LocalSageMaker
+if TYPE_CHECKING:
+    from smfetch.testing import LocalSageMaker
 
 pytest_plugins = ["smfetch.testing.pytest_plugin"]
 

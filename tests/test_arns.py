@@ -13,10 +13,13 @@ GOOD = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn-0001/3"
     "arn",
     [
         pytest.param(GOOD, id="commercial"),
-        pytest.param(GOOD.replace("arn:aws:", "arn:aws-cn:").replace("us-east-1", "cn-north-1"),
-                     id="china"),
-        pytest.param(GOOD.replace("arn:aws:", "arn:aws-us-gov:").replace("us-east-1", "us-gov-west-1"),
-                     id="govcloud"),
+        pytest.param(
+            GOOD.replace("arn:aws:", "arn:aws-cn:").replace("us-east-1", "cn-north-1"), id="china"
+        ),
+        pytest.param(
+            GOOD.replace("arn:aws:", "arn:aws-us-gov:").replace("us-east-1", "us-gov-west-1"),
+            id="govcloud",
+        ),
         pytest.param(GOOD.replace("churn-0001/3", "UPPER-Case/1"), id="uppercase-name"),
         pytest.param(GOOD.replace("churn-0001/3", "unversioned-package"), id="unversioned"),
         pytest.param(

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from . import __version__
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["main"]
 
@@ -29,12 +32,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             from .testing.__main__ import main as local_server  # noqa: PLC0415 - optional, slow
         except ImportError as exc:
-            print(f"smfetch local-server: {exc}\nHINT: pip install 'smfetch[testing]'",
-                  file=sys.stderr)
+            print(
+                f"smfetch local-server: {exc}\nHINT: pip install 'smfetch[testing]'",
+                file=sys.stderr,
+            )
             return 2
         return local_server(rest, prog="smfetch local-server")
-    parser.error(f"unknown arguments: {' '.join(rest)}")  # pragma: no cover - argparse checks
-    return 2  # pragma: no cover
+    parser.error(f"unknown command {args.command!r}")  # pragma: no cover - argparse checks
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError
 
 from smfetch.testing import Catalogue, LocalSageMaker
 from smfetch.testing._wire import NOT_FOUND_CODE
+from tests.conftest import raw_client
 
 
 def _without_metadata(response: dict[str, Any]) -> dict[str, Any]:
@@ -39,7 +40,10 @@ async def test_existing_and_missing_arns_land_in_their_maps(
     assert _without_metadata(response) == {
         "ModelPackageSummaries": expected_summaries,
         "BatchDescribeModelPackageErrorMap": {
-            arn: {"ErrorCode": NOT_FOUND_CODE, "ErrorResponse": f"Model package {arn} does not exist."}
+            arn: {
+                "ErrorCode": NOT_FOUND_CODE,
+                "ErrorResponse": f"Model package {arn} does not exist.",
+            }
             for arn in missing
         },
     }
@@ -55,9 +59,14 @@ async def test_a_summary_carries_every_stored_field(
 
     summary = response["ModelPackageSummaries"][arn]
     assert set(summary) == {
-        "ModelPackageGroupName", "ModelPackageVersion", "ModelPackageArn",
-        "ModelPackageDescription", "CreationTime", "InferenceSpecification",
-        "ModelPackageStatus", "ModelApprovalStatus",
+        "ModelPackageGroupName",
+        "ModelPackageVersion",
+        "ModelPackageArn",
+        "ModelPackageDescription",
+        "CreationTime",
+        "InferenceSpecification",
+        "ModelPackageStatus",
+        "ModelApprovalStatus",
     }
     assert summary["ModelPackageVersion"] == 1
     assert summary["CreationTime"].tzinfo is not None
@@ -135,13 +144,17 @@ async def test_seeded_packages_are_real_moto_packages(
     )
 
     assert sorted(g["ModelPackageGroupName"] for g in groups["ModelPackageGroupSummaryList"]) == [
-        "churn-0000", "fraud-0001", "ranking-0002",
+        "churn-0000",
+        "fraud-0001",
+        "ranking-0002",
     ]
     assert created["ModelPackageArn"].endswith("model-package/fraud-0001/6")
     described = await sagemaker_client.batch_describe_model_package(
         ModelPackageArnList=[created["ModelPackageArn"]]
     )
-    assert described["ModelPackageSummaries"][created["ModelPackageArn"]]["ModelPackageVersion"] == 6
+    assert (
+        described["ModelPackageSummaries"][created["ModelPackageArn"]]["ModelPackageVersion"] == 6
+    )
 
 
 async def test_ten_thousand_packages_seed_and_describe(
@@ -161,8 +174,6 @@ async def test_registries_of_two_accounts_are_separate(sagemaker_client: Any) ->
     """Two servers with different accounts do not see each other's packages."""
     async with LocalSageMaker(account_id="111111111111") as other:
         other_arns = other.seed(groups=1, versions=2)
-        from tests.conftest import raw_client
-
         async with raw_client(other) as other_client:
             mine = await other_client.batch_describe_model_package(ModelPackageArnList=other_arns)
         theirs = await sagemaker_client.batch_describe_model_package(

@@ -10,9 +10,9 @@ GOOD = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn-0001/3"
 
 
 def test_a_valid_list_is_returned_unchanged() -> None:
-    """1..100 well-formed ARNs pass as they are, duplicates included."""
+    """1..100 well-formed ARNs pass unchanged, duplicates included."""
     arns = [GOOD] * 100
-    assert validate_arn_list(arns) is arns
+    assert validate_arn_list(arns) == arns
 
 
 @pytest.mark.parametrize(

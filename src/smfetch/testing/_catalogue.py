@@ -15,24 +15,48 @@ from typing import Any, Final
 __all__ = ["Catalogue", "group_name", "parse_group_index"]
 
 _DOMAINS: Final = (
-    "churn", "fraud", "ranking", "forecast", "pricing", "vision", "nlp-intent", "anomaly",
+    "churn",
+    "fraud",
+    "ranking",
+    "forecast",
+    "pricing",
+    "vision",
+    "nlp-intent",
+    "anomaly",
 )
 _EPOCH: Final = datetime(2024, 1, 1, tzinfo=UTC)
 _APPROVALS: Final = ("Approved", "PendingManualApproval", "Rejected")
 _APPROVAL_WEIGHTS: Final = (50, 35, 15)
 _TRANSFORM_TYPES: Final = (
-    "ml.m5.large", "ml.m5.xlarge", "ml.c5.xlarge", "ml.c5.2xlarge", "ml.g4dn.xlarge",
+    "ml.m5.large",
+    "ml.m5.xlarge",
+    "ml.c5.xlarge",
+    "ml.c5.2xlarge",
+    "ml.g4dn.xlarge",
 )
 _REALTIME_TYPES: Final = (
-    "ml.t2.medium", "ml.m5.large", "ml.m5.xlarge", "ml.c5.large", "ml.g4dn.xlarge",
-    "ml.g5.xlarge", "ml.inf2.xlarge",
+    "ml.t2.medium",
+    "ml.m5.large",
+    "ml.m5.xlarge",
+    "ml.c5.large",
+    "ml.g4dn.xlarge",
+    "ml.g5.xlarge",
+    "ml.inf2.xlarge",
 )
 # (framework, version, image template); {account} is the registry's own account.
 _IMAGES: Final = (
     ("XGBOOST", "1.7", "683313688378.dkr.ecr.{region}.amazonaws.com/sagemaker-xgboost:1.7-1"),
-    ("PYTORCH", "2.1", "763104351884.dkr.ecr.{region}.amazonaws.com/pytorch-inference:2.1.0-cpu-py310"),
+    (
+        "PYTORCH",
+        "2.1",
+        "763104351884.dkr.ecr.{region}.amazonaws.com/pytorch-inference:2.1.0-cpu-py310",
+    ),
     ("SKLEARN", "1.2", "683313688378.dkr.ecr.{region}.amazonaws.com/sagemaker-scikit-learn:1.2-1"),
-    ("TENSORFLOW", "2.13", "763104351884.dkr.ecr.{region}.amazonaws.com/tensorflow-inference:2.13-cpu"),
+    (
+        "TENSORFLOW",
+        "2.13",
+        "763104351884.dkr.ecr.{region}.amazonaws.com/tensorflow-inference:2.13-cpu",
+    ),
     ("PYTORCH", "2.1", "{account}.dkr.ecr.{region}.amazonaws.com/ml/{group}:v{version}"),
     ("SKLEARN", "1.2", "docker.io/acme-ml/scorer:{version}"),
 )
@@ -81,7 +105,7 @@ class Catalogue:
         prefix = f"arn:aws:sagemaker:{self.region}:{self.account_id}:model-package/"
         if not arn.startswith(prefix):
             return None
-        name, _, version_text = arn[len(prefix):].partition("/")
+        name, _, version_text = arn[len(prefix) :].partition("/")
         group = parse_group_index(name)
         if group is None or not version_text.isdigit() or group >= self.groups:
             return None
@@ -97,7 +121,7 @@ class Catalogue:
             "ModelPackageVersion": version,
             "ModelPackageArn": self.arn(group, version),
             "ModelPackageDescription": f"{name.rsplit('-', 1)[0]} model, version {version}",
-            "CreationTime": _EPOCH + timedelta(days=group, hours=version),
+            "CreationTime": _EPOCH + timedelta(days=group, minutes=version),
             "InferenceSpecification": self._inference_specification(rng, name, version),
             "ModelPackageStatus": "Completed",
             "ModelApprovalStatus": rng.choices(_APPROVALS, _APPROVAL_WEIGHTS)[0],

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
-import argparse
 import signal
 import sys
 import threading
-from types import FrameType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ._faults import Faults
 from ._server import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, LocalSageMaker
+
+if TYPE_CHECKING:
+    import argparse
+    from types import FrameType
 
 __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the local server's options to ``parser``."""
-    parser.add_argument("--backend", choices=("moto", "synthetic"), default="moto",
-                        help="moto's SageMaker, or the fast synthetic catalogue (default: moto)")
+    parser.add_argument(
+        "--backend",
+        choices=("moto", "synthetic"),
+        default="moto",
+        help="moto's SageMaker, or the fast synthetic catalogue (default: moto)",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=0, help="port to listen on; 0 picks a free one")
     parser.add_argument("--region", default=DEFAULT_REGION)
@@ -33,9 +39,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     faults.add_argument("--jitter", type=float, default=0.0, help="up to this many more seconds")
     faults.add_argument("--internal-error", type=float, default=0.0, help="probability of HTTP 500")
     faults.add_argument("--unavailable", type=float, default=0.0, help="probability of HTTP 503")
-    faults.add_argument("--drop", type=float, default=0.0, help="probability of a dropped connection")
-    faults.add_argument("--omit", type=float, default=0.0,
-                        help="probability that an answer leaves some ARNs out")
+    faults.add_argument(
+        "--drop", type=float, default=0.0, help="probability of a dropped connection"
+    )
+    faults.add_argument(
+        "--omit", type=float, default=0.0, help="probability that an answer leaves some ARNs out"
+    )
     faults.add_argument("--stall", type=float, default=0.0, help="probability of stalling")
     faults.add_argument("--stall-seconds", type=float, default=30.0, help="length of a stall")
     faults.add_argument("--seed", type=int, default=None, help="seed for the fault draws")
@@ -45,9 +54,17 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     """Start the server, print how to reach it, and serve until SIGINT or SIGTERM."""
     try:
         faults = Faults(
-            rate=args.rate, burst=args.burst, latency=args.latency, jitter=args.jitter,
-            internal_error=args.internal_error, unavailable=args.unavailable, drop=args.drop,
-            omit=args.omit, stall=args.stall, stall_seconds=args.stall_seconds, seed=args.seed,
+            rate=args.rate,
+            burst=args.burst,
+            latency=args.latency,
+            jitter=args.jitter,
+            internal_error=args.internal_error,
+            unavailable=args.unavailable,
+            drop=args.drop,
+            omit=args.omit,
+            stall=args.stall,
+            stall_seconds=args.stall_seconds,
+            seed=args.seed,
         )
     except ValueError as exc:
         print(f"smfetch local-server: {exc}", file=sys.stderr)
@@ -60,13 +77,22 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with LocalSageMaker(
-            backend=args.backend, region=args.region, account_id=args.account_id,
-            faults=faults, host=args.host, port=args.port,
+            backend=args.backend,
+            region=args.region,
+            account_id=args.account_id,
+            faults=faults,
+            host=args.host,
+            port=args.port,
         ) as sagemaker:
             arns = sagemaker.seed(groups=args.groups, versions=args.versions)
-            print(f"Local SageMaker ({args.backend}) listening on {sagemaker.endpoint_url}", file=out)
-            print(f"Seeded {args.groups} groups x {args.versions} versions = {len(arns)} packages"
-                  + (f", e.g. {arns[0]}" if arns else ""), file=out)
+            print(
+                f"Local SageMaker ({args.backend}) listening on {sagemaker.endpoint_url}", file=out
+            )
+            print(
+                f"Seeded {args.groups} groups x {args.versions} versions = {len(arns)} packages"
+                + (f", e.g. {arns[0]}" if arns else ""),
+                file=out,
+            )
             print("Point AWS SDKs and smfetch at it with:", file=out)
             for name, value in sagemaker.environment().items():
                 print(f"  export {name}={value}", file=out)

@@ -15,13 +15,14 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from ._wire import BATCH_DESCRIBE_TARGET, JSON_CONTENT_TYPE, error_body
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 __all__ = ["FaultCounters", "FaultLayer", "Faults"]
@@ -95,6 +96,8 @@ class FaultCounters:
     omitted_arns: int = 0
     forwarded: int = 0
     """Calls passed on to the backend."""
+    delay_seconds: float = 0.0
+    """Latency and jitter added, summed over all calls (stalls not included)."""
     in_flight: int = 0
     max_in_flight: int = 0
 
@@ -135,6 +138,8 @@ class _Plan:
     status: int | None
     stall: bool
     omit: bool
+    generation: int
+    """Counter generation the call belongs to; a reset starts a new one."""
 
 
 _Response = tuple[str, list[tuple[str, str]], bytes]
@@ -143,15 +148,18 @@ _Response = tuple[str, list[tuple[str, str]], bytes]
 class FaultLayer:
     """WSGI middleware that applies :class:`Faults` to SageMaker calls and counts them."""
 
-    def __init__(self, app: WSGIApplication, faults: Faults, *, account_id: str | None = None):
+    def __init__(
+        self, app: WSGIApplication, faults: Faults, *, account_id: str | None = None
+    ) -> None:
         self._app = app
         self._account_id = account_id
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
+        self._woken = threading.Event()
         self._faults = faults
         self._random = random.Random(faults.seed)
         self._bucket: _TokenBucket | None = None
-        self._counts: dict[str, int] = {}
+        self._counts: dict[str, float] = {}
+        self._generation = 0
         self.reset(faults)
 
     @property
@@ -171,24 +179,29 @@ class FaultLayer:
     def counters(self) -> FaultCounters:
         """A snapshot of the counters."""
         with self._lock:
-            return FaultCounters(**self._counts)
+            return FaultCounters(**self._counts)  # type: ignore[arg-type]
 
     def reset(self, faults: Faults) -> None:
-        """Put ``faults`` in force and zero the counters and the token bucket."""
+        """Put ``faults`` in force, zero the counters and the token bucket.
+
+        Calls still sleeping in latency or a stall are cut off (their connection
+        is closed), so nothing from before the reset reaches the new counters.
+        """
         with self._lock:
             self._faults = faults
             self._random = random.Random(faults.seed)
             self._bucket = None
             self._retune_bucket(time.monotonic())
-            in_flight = self._counts.get("in_flight", 0)
             self._counts = dict.fromkeys(
                 (field.name for field in dataclasses.fields(FaultCounters)), 0
             )
-            self._counts["in_flight"] = in_flight
+            self._generation += 1
+            woken, self._woken = self._woken, threading.Event()
+        woken.set()
 
     def close(self) -> None:
-        """Wake every call sleeping in latency or a stall, so the server can stop."""
-        self._stopping.set()
+        """Cut off every call sleeping in latency or a stall, so the server can stop."""
+        self._woken.set()
 
     def _retune_bucket(self, now: float) -> None:
         faults = self._faults
@@ -211,10 +224,11 @@ class FaultLayer:
         arns = _requested_arns(body) if target == BATCH_DESCRIBE_TARGET else []
         plan = self._begin(len(arns))
         try:
-            status, headers, payload = self._answer(environ, plan, arns)
+            answer = self._answer(environ, plan, arns)
         finally:
-            self._end()
-        if plan.drop:
+            self._count(plan, "in_flight", -1)
+        status, headers, payload = answer or ("500 Internal Server Error", [], b"")
+        if answer is None or plan.drop:
             # Shut the socket: werkzeug's write then fails and it drops the request quietly.
             sock = environ.get("werkzeug.socket")
             if isinstance(sock, socket.socket):
@@ -231,11 +245,13 @@ class FaultLayer:
             counts["max_in_flight"] = max(counts["max_in_flight"], counts["in_flight"])
             throttle = self._bucket is not None and not self._bucket.take(time.monotonic())
             delay = faults.latency + faults.jitter * draw()
+            counts["delay_seconds"] += delay
             drop = draw() < faults.drop
             status = 500 if draw() < faults.internal_error else None
             if status is None and draw() < faults.unavailable:
                 status = 503
             plan = _Plan(
+                generation=self._generation,
                 throttle=throttle,
                 delay=delay,
                 drop=not throttle and drop,
@@ -252,12 +268,12 @@ class FaultLayer:
                 counts[counter] += flag
             return plan
 
-    def _end(self) -> None:
-        with self._lock:
-            self._counts["in_flight"] -= 1
-
-    def _answer(self, environ: WSGIEnvironment, plan: _Plan, arns: list[str]) -> _Response:
-        self._stopping.wait(plan.delay)
+    def _answer(  # noqa: PLR0911 - one return per fault reads best
+        self, environ: WSGIEnvironment, plan: _Plan, arns: list[str]
+    ) -> _Response | None:
+        """The response for this call, or ``None`` to close the connection without one."""
+        if self._woken.wait(plan.delay):
+            return None
         if plan.throttle:
             return _error(400, "ThrottlingException", "Rate exceeded")
         if plan.drop:
@@ -267,17 +283,18 @@ class FaultLayer:
         if plan.status == 503:
             return _error(503, "ServiceUnavailable", "Service is unavailable. Try again later.")
         if plan.stall:
-            self._count("stalled", 1)
-            self._stopping.wait(self._faults.stall_seconds)
-        self._count("forwarded", 1)
+            self._count(plan, "stalled", 1)
+            if self._woken.wait(self._faults.stall_seconds):
+                return None
+        self._count(plan, "forwarded", 1)
         status, headers, payload = _call(self._app, environ)
         if plan.omit and arns and status.startswith("200"):
-            payload = self._omit(payload, arns)
+            payload = self._omit(plan, payload, arns)
             headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
             headers.append(("Content-Length", str(len(payload))))
         return status, headers, payload
 
-    def _omit(self, payload: bytes, arns: list[str]) -> bytes:
+    def _omit(self, plan: _Plan, payload: bytes, arns: list[str]) -> bytes:
         document = json.loads(payload)
         with self._lock:
             count = self._random.randint(1, max(1, math.ceil(len(arns) / 10)))
@@ -285,13 +302,14 @@ class FaultLayer:
         for key in ("ModelPackageSummaries", "BatchDescribeModelPackageErrorMap"):
             entries = document.get(key) or {}
             document[key] = {arn: v for arn, v in entries.items() if arn not in left_out}
-        self._count("omitted_calls", 1)
-        self._count("omitted_arns", len(left_out))
+        self._count(plan, "omitted_calls", 1)
+        self._count(plan, "omitted_arns", len(left_out))
         return json.dumps(document).encode()
 
-    def _count(self, counter: str, amount: int) -> None:
+    def _count(self, plan: _Plan, counter: str, amount: int) -> None:
         with self._lock:
-            self._counts[counter] += amount
+            if plan.generation == self._generation:
+                self._counts[counter] += amount
 
 
 def _read_body(environ: WSGIEnvironment) -> bytes:
@@ -319,7 +337,9 @@ def _error(status: int, code: str, message: str) -> _Response:
 def _call(app: WSGIApplication, environ: WSGIEnvironment) -> _Response:
     captured: dict[str, Any] = {}
 
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], object]:
+    def start_response(
+        status: str, headers: list[tuple[str, str]], exc_info: Any = None
+    ) -> Callable[[bytes], object]:
         captured["status"], captured["headers"] = status, headers
         return lambda _data: None
 

@@ -100,14 +100,16 @@ def seed_moto(catalogue: Catalogue) -> None:
                 task="OTHER",
                 sample_payload_url=None,  # type: ignore[arg-type]
                 additional_inference_specifications=None,  # type: ignore[arg-type]
-                client_token="smfetch-seed",
+                client_token="smfetch-seed",  # noqa: S106 - an idempotency token, not a secret
                 region_name=catalogue.region,
                 account_id=catalogue.account_id,
                 model_package_type="Versioned",
             )
             package.creation_time = summary["CreationTime"]
             if package.arn != summary["ModelPackageArn"]:
-                raise AssertionError(f"moto named {package.arn}, expected {summary['ModelPackageArn']}")
+                raise AssertionError(
+                    f"moto named {package.arn}, expected {summary['ModelPackageArn']}"
+                )
             backend.model_packages[package.arn] = package
             backend.model_package_name_mapping[package.arn] = package.arn
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import threading
 from dataclasses import dataclass
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Literal, Self
 
 import anyio.to_thread
@@ -16,6 +15,8 @@ from ._faults import FaultCounters, FaultLayer, Faults
 from ._synthetic import SyntheticSageMaker
 
 if TYPE_CHECKING:
+    from types import TracebackType
+
     from _typeshed.wsgi import WSGIApplication
 
 __all__ = ["Backend", "Credentials", "LocalSageMaker"]
@@ -134,7 +135,7 @@ class LocalSageMaker:
         dispatcher = DomainDispatcherApplication(create_backend_app)
         # Build the SageMaker app now rather than on the first request.
         dispatcher.app_instances["sagemaker"] = dispatcher.create_app("sagemaker")
-        return dispatcher  # type: ignore[no-any-return]
+        return dispatcher
 
     def __enter__(self) -> Self:
         return self.start()

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from ._catalogue import Catalogue
 from ._wire import (
     BATCH_DESCRIBE_TARGET,
     JSON_CONTENT_TYPE,
@@ -23,7 +21,11 @@ from ._wire import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+    from ._catalogue import Catalogue
 
 __all__ = ["SyntheticSageMaker"]
 
@@ -66,7 +68,8 @@ class SyntheticSageMaker:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target != BATCH_DESCRIBE_TARGET:
             return "400 Bad Request", error_body(
-                "UnknownOperationException", f"The synthetic SageMaker serves only {BATCH_DESCRIBE_TARGET}."
+                "UnknownOperationException",
+                f"The synthetic SageMaker serves only {BATCH_DESCRIBE_TARGET}.",
             )
         length = int(environ.get("CONTENT_LENGTH") or 0)
         try:
@@ -86,7 +89,7 @@ class SyntheticSageMaker:
             else:
                 found.append(f"{json.dumps(arn)}:{self._summary_json(*place)}")
         payload = (
-            '{"ModelPackageSummaries":{' + ",".join(found) + '},'
+            '{"ModelPackageSummaries":{' + ",".join(found) + "},"
             '"BatchDescribeModelPackageErrorMap":' + json.dumps(missing) + "}"
         )
         return "200 OK", payload.encode()

@@ -45,18 +45,34 @@ def validate_arn_list(value: Any) -> list[str]:
             a member is not a well-formed model package ARN.
     """
     if value is None:
-        _raise(["Value null at 'modelPackageArnList' failed to satisfy constraint: "
-                "Member must not be null"])
+        _raise(
+            [
+                "Value null at 'modelPackageArnList' failed to satisfy constraint: "
+                "Member must not be null"
+            ]
+        )
     if not isinstance(value, list) or not all(isinstance(arn, str) for arn in value):
-        _raise(["Value at 'modelPackageArnList' failed to satisfy constraint: "
-                "Member must be a list of strings"])
+        _raise(
+            [
+                "Value at 'modelPackageArnList' failed to satisfy constraint: "
+                "Member must be a list of strings"
+            ]
+        )
     if not value:
-        _raise([f"Value '{value}' at 'modelPackageArnList' failed to satisfy constraint: "
-                "Member must have length greater than or equal to 1"])
+        _raise(
+            [
+                f"Value '{value}' at 'modelPackageArnList' failed to satisfy constraint: "
+                "Member must have length greater than or equal to 1"
+            ]
+        )
     if len(value) > MAX_ARNS_PER_CALL:
-        _raise([f"Value '[...{len(value)} members]' at 'modelPackageArnList' failed to "
+        _raise(
+            [
+                f"Value '[...{len(value)} members]' at 'modelPackageArnList' failed to "
                 f"satisfy constraint: Member must have length less than or equal to "
-                f"{MAX_ARNS_PER_CALL}"])
+                f"{MAX_ARNS_PER_CALL}"
+            ]
+        )
     problems = [
         _member_problem(index, arn)
         for index, arn in enumerate(value, start=1)
@@ -64,7 +80,7 @@ def validate_arn_list(value: Any) -> list[str]:
     ]
     if problems:
         _raise(problems)
-    return value
+    return list(value)
 
 
 def _member_problem(index: int, arn: str) -> str:

@@ -13,11 +13,14 @@ Enable in a ``conftest.py`` with ``pytest_plugins = ["smfetch.testing.pytest_plu
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from ._server import DEFAULT_REGION, Credentials, LocalSageMaker
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 __all__ = [
     "fake_aws_environment",
