@@ -28,17 +28,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="run a local SageMaker for tests and demos (needs smfetch[testing]); see --help",
     )
     args, rest = parser.parse_known_args(argv)
-    if args.command == "local-server":
-        try:
-            from .testing.__main__ import main as local_server  # noqa: PLC0415 - optional, slow
-        except ImportError as exc:
-            print(
-                f"smfetch local-server: {exc}\nHINT: pip install 'smfetch[testing]'",
-                file=sys.stderr,
-            )
-            return 2
-        return local_server(rest, prog="smfetch local-server")
-    parser.error(f"unknown command {args.command!r}")  # pragma: no cover - argparse checks
+    if args.command != "local-server":  # pragma: no cover - argparse allows no other
+        parser.error(f"unknown command {args.command!r}")
+    try:
+        from .testing.__main__ import main as local_server  # noqa: PLC0415 - optional, slow
+    except ImportError as exc:
+        print(
+            f"smfetch local-server: {exc}\nHINT: pip install 'smfetch[testing]'",
+            file=sys.stderr,
+        )
+        return 2
+    return local_server(rest, prog="smfetch local-server")
 
 
 if __name__ == "__main__":
