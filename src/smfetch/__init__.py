@@ -4,6 +4,35 @@ from __future__ import annotations
 
 from importlib.metadata import version as _version
 
+from ._exceptions import AccessDeniedError as AccessDeniedError
+from ._exceptions import ConfigurationError as ConfigurationError
+from ._exceptions import CredentialsError as CredentialsError
+from ._exceptions import DeadlineExceededError as DeadlineExceededError
+from ._exceptions import RunStoppedError as RunStoppedError
+from ._exceptions import SmfetchError as SmfetchError
+from ._fetcher import DescribeAllResult as DescribeAllResult
+from ._fetcher import ModelPackageFetcher as ModelPackageFetcher
+from ._limiter import AdaptiveRateLimiter as AdaptiveRateLimiter
+from ._outcomes import Described as Described
+from ._outcomes import Failed as Failed
+from ._outcomes import FetchStats as FetchStats
+from ._outcomes import Outcome as Outcome
+
 __version__: str = _version("smfetch")
 
-__all__ = ["__version__"]
+__all__ = [
+    "AccessDeniedError",
+    "AdaptiveRateLimiter",
+    "ConfigurationError",
+    "CredentialsError",
+    "DeadlineExceededError",
+    "DescribeAllResult",
+    "Described",
+    "Failed",
+    "FetchStats",
+    "ModelPackageFetcher",
+    "Outcome",
+    "RunStoppedError",
+    "SmfetchError",
+    "__version__",
+]

@@ -1,0 +1,600 @@
+"""The pipeline: ARNs in, one outcome per distinct ARN out.
+
+    input ─read, dedupe, check─▶ batches (bounded) ─▶ N workers ─▶ outcomes (bounded) ─▶ caller
+                 │ invalid ARNs ─────────────────────────────────────────▲
+    each worker: limiter slot → call (tenacity retries) → split / re-request → outcomes
+
+Backpressure comes from the two bounded memory object streams: the input is
+read only as fast as workers take batches, and workers stop when the caller
+stops reading.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections import Counter
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Iterator
+from contextlib import AsyncExitStack, aclosing
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from typing import TYPE_CHECKING, Any, Final, Self, TypedDict
+
+import anyio
+import anyio.lowlevel
+import structlog
+from aiobotocore.config import AioConfig
+from aiobotocore.session import AioSession
+
+from ._arns import MAX_ARN_LENGTH, MAX_ARNS_PER_CALL, is_valid_arn
+from ._exceptions import (
+    ClassifiedError,
+    DeadlineExceededError,
+    ErrorKind,
+    RunStoppedError,
+    classify_code,
+    classify_error,
+)
+from ._limiter import AdaptiveRateLimiter
+from ._outcomes import INVALID_ARN, MISSING_FROM_RESPONSE, Described, Failed, FetchStats, Outcome
+from ._retry import RetryableCallError, retrying
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from anyio.abc import TaskGroup
+    from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+    from tenacity import RetryCallState
+    from types_aiobotocore_sagemaker.client import SageMakerClient
+    from types_aiobotocore_sagemaker.type_defs import (
+        BatchDescribeModelPackageErrorTypeDef,
+        BatchDescribeModelPackageOutputTypeDef,
+        BatchDescribeModelPackageSummaryTypeDef,
+    )
+
+__all__ = ["DescribeAllResult", "ModelPackageFetcher"]
+
+_log = structlog.get_logger("smfetch")
+
+#: How many times an ARN left out of an answer (or failed retryably inside one)
+#: is asked for again before it fails.
+MAX_REREQUESTS: Final = 3
+_CHECKPOINT_EVERY: Final = 512
+
+
+class DescribeAllResult(TypedDict):
+    """``describe_all``'s answer, shaped like one merged API response."""
+
+    ModelPackageSummaries: dict[str, BatchDescribeModelPackageSummaryTypeDef]
+    """Described packages by ARN."""
+    BatchDescribeModelPackageErrorMap: dict[str, BatchDescribeModelPackageErrorTypeDef]
+    """Every other ARN, with the code and message of its ``Failed`` outcome."""
+
+
+class _CallFailedError(Exception):
+    """A call failed for good (retries exhausted, or not retryable)."""
+
+    def __init__(self, classified: ClassifiedError) -> None:
+        super().__init__(classified.message)
+        self.classified = classified
+
+
+@dataclass
+class _Counts:
+    calls: int = 0
+    throttled: int = 0
+    retries: int = 0
+    described: int = 0
+    failed: int = 0
+    duplicates: int = 0
+    invalid: int = 0
+    splits: int = 0
+    rerequested: int = 0
+    in_flight: int = 0
+    max_in_flight: int = 0
+
+
+@dataclass
+class _Run:
+    """One call of :meth:`ModelPackageFetcher.stream`."""
+
+    scope: anyio.CancelScope
+    deadline: float | None
+    error: BaseException | None = None
+    abandoned: bool = False
+    """The caller stopped reading (or was cancelled)."""
+    finished: bool = False
+    """The run task got to its end (rather than being cancelled from outside)."""
+    batch_ids: Iterator[int] = field(default_factory=itertools.count)
+
+
+class ModelPackageFetcher:
+    """Describes model packages in bulk: batched, concurrent, rate-limited, retried.
+
+    Use it as an async context manager. Pass an aiobotocore SageMaker client you
+    own, or let the fetcher open one from the standard credential chain::
+
+        async with ModelPackageFetcher(region_name="eu-west-1") as fetcher:
+            async for outcome in fetcher.stream(arns):
+                ...
+
+    Args:
+        client: An aiobotocore SageMaker client. Its own retries should be off
+            (``retries={"total_max_attempts": 1}``): smfetch retries.
+        region_name: Region for a client the fetcher opens itself.
+        profile_name: AWS profile for that client (default: the credential chain).
+        endpoint_url: Endpoint for that client (for example a local SageMaker).
+        max_concurrency: Most calls in flight at once.
+        max_rate: Hard ceiling in calls per second; ``None`` lets the limiter
+            find the server's limit. Not allowed together with ``limiter``.
+        batch_size: ARNs per call, 1..100.
+        timeout: Seconds one call may take before it counts as failed (and is retried).
+        max_attempts: Most calls for one batch before its ARNs fail.
+        deadline: Seconds the whole of one run may take; past it the run stops
+            with :class:`~smfetch.DeadlineExceededError`.
+        limiter: A limiter shared with other fetchers on the same account and region.
+    """
+
+    def __init__(
+        self,
+        client: SageMakerClient | None = None,
+        *,
+        region_name: str | None = None,
+        profile_name: str | None = None,
+        endpoint_url: str | None = None,
+        max_concurrency: int = 16,
+        max_rate: float | None = None,
+        batch_size: int = MAX_ARNS_PER_CALL,
+        timeout: float = 30.0,
+        max_attempts: int = 8,
+        deadline: float | None = None,
+        limiter: AdaptiveRateLimiter | None = None,
+    ) -> None:
+        if not 1 <= batch_size <= MAX_ARNS_PER_CALL:
+            raise ValueError(
+                f"batch_size must be 1..{MAX_ARNS_PER_CALL} (the API's limit), got {batch_size!r}"
+            )
+        if max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency!r}")
+        if not timeout > 0:
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, got {max_attempts!r}")
+        if deadline is not None and not deadline > 0:
+            raise ValueError(f"deadline must be a positive number of seconds, got {deadline!r}")
+        if client is not None and (region_name or profile_name or endpoint_url):
+            raise ValueError(
+                "pass either a client or region_name/profile_name/endpoint_url, not both\n"
+                "HINT: configure your own client with those settings instead."
+            )
+        if limiter is not None and max_rate is not None:
+            raise ValueError(
+                "max_rate belongs to the shared limiter\n"
+                "HINT: AdaptiveRateLimiter(max_rate=...) and pass it as limiter=."
+            )
+        self._client = client
+        self._owns_client = client is None
+        self._client_settings = {
+            "region_name": region_name,
+            "profile_name": profile_name,
+            "endpoint_url": endpoint_url,
+        }
+        self.max_concurrency = max_concurrency
+        self.batch_size = batch_size
+        self.timeout = timeout
+        self.max_attempts = max_attempts
+        self.deadline = deadline
+        self.limiter = limiter if limiter is not None else AdaptiveRateLimiter(max_rate=max_rate)
+        self._counts = _Counts()
+        self._stack: AsyncExitStack | None = None
+        self._task_group: TaskGroup | None = None
+
+    # -- lifecycle -------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        if self._stack is not None:
+            raise RuntimeError("this ModelPackageFetcher is already open")
+        async with AsyncExitStack() as stack:
+            if self._owns_client:
+                self._client = await stack.enter_async_context(self._open_client())
+            else:
+                self._check_client_retries()
+            self._task_group = await stack.enter_async_context(anyio.create_task_group())
+            self._stack = stack.pop_all()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        stack, task_group = self._stack, self._task_group
+        self._stack = self._task_group = None
+        if task_group is not None:
+            # Streams the caller walked away from have nothing left to do.
+            task_group.cancel_scope.cancel()
+        if stack is not None:
+            await stack.__aexit__(exc_type, exc, tb)
+        if self._owns_client:
+            self._client = None
+
+    def _open_client(self) -> Any:
+        settings = self._client_settings
+        try:
+            session = AioSession(profile=settings["profile_name"])
+            config = AioConfig(
+                max_pool_connections=max(self.max_concurrency, 10),
+                retries={"mode": "standard", "total_max_attempts": 1},
+                connect_timeout=min(self.timeout, 10.0),
+                read_timeout=self.timeout,
+                user_agent_extra=f"smfetch/{version('smfetch')}",
+            )
+            return session.create_client(
+                "sagemaker",
+                region_name=settings["region_name"],
+                endpoint_url=settings["endpoint_url"],
+                config=config,
+            )
+        except Exception as exc:
+            raise classify_error(exc).stop_error() from exc
+
+    def _check_client_retries(self) -> None:
+        retries = getattr(getattr(self._client, "meta", None), "config", None)
+        settings = getattr(retries, "retries", None) or {}
+        attempts = settings.get("total_max_attempts", (settings.get("max_attempts") or 4) + 1)
+        if attempts > 1:
+            _log.warning(
+                "smfetch.client_retries_enabled",
+                total_max_attempts=attempts,
+                hint="create the client with AioConfig(retries={'total_max_attempts': 1}) so "
+                "smfetch's retries are the only ones and throttles reach its limiter",
+            )
+
+    # -- public API ------------------------------------------------------------
+
+    @property
+    def stats(self) -> FetchStats:
+        """Counts so far, over every run of this fetcher, and the limiter's rate."""
+        counts = self._counts
+        return FetchStats(
+            calls=counts.calls,
+            throttled=counts.throttled,
+            retries=counts.retries,
+            described=counts.described,
+            failed=counts.failed,
+            duplicates=counts.duplicates,
+            invalid=counts.invalid,
+            splits=counts.splits,
+            rerequested=counts.rerequested,
+            in_flight=counts.in_flight,
+            max_in_flight=counts.max_in_flight,
+            rate=self.limiter.rate,
+        )
+
+    async def stream(
+        self, arns: Iterable[str] | AsyncIterable[str]
+    ) -> AsyncGenerator[Outcome, None]:
+        """Yield one outcome per distinct ARN of ``arns``, as batches complete.
+
+        ``arns`` is read lazily. Duplicates are skipped (counted in ``stats``);
+        ARNs the service would refuse fail locally as ``InvalidArn``.
+
+        Raises:
+            RunStoppedError: credentials, permissions or configuration make every
+                call fail, or the deadline passed. Outcomes already yielded are valid.
+            TypeError: ``arns`` is a single string.
+        """
+        if isinstance(arns, str | bytes):
+            raise TypeError("arns must be an iterable of ARNs, not a single string")
+        task_group = self._require_open()
+        deadline = None if self.deadline is None else anyio.current_time() + self.deadline
+        run = _Run(scope=anyio.CancelScope(deadline=deadline or float("inf")), deadline=deadline)
+        send, receive = anyio.create_memory_object_stream[Outcome](
+            self.max_concurrency * self.batch_size
+        )
+        task_group.start_soon(self._run, arns, send, run)
+        with receive:
+            try:
+                async for outcome in receive:
+                    yield outcome
+            finally:
+                run.abandoned = True
+                run.scope.cancel()
+        if run.error is not None:
+            raise run.error
+        if not run.finished:
+            raise RunStoppedError(
+                "the fetcher was closed before this run finished\n"
+                "HINT: consume stream() inside 'async with ModelPackageFetcher(...)'."
+            )
+
+    async def describe_all(self, arns: Iterable[str] | AsyncIterable[str]) -> DescribeAllResult:
+        """Describe every ARN and merge the outcomes like one API response.
+
+        Raises:
+            RunStoppedError: as :meth:`stream`.
+        """
+        summaries: dict[str, BatchDescribeModelPackageSummaryTypeDef] = {}
+        errors: dict[str, BatchDescribeModelPackageErrorTypeDef] = {}
+        async with aclosing(self.stream(arns)) as outcomes:
+            async for outcome in outcomes:
+                if isinstance(outcome, Described):
+                    summaries[outcome.arn] = outcome.summary
+                else:
+                    errors[outcome.arn] = {
+                        "ErrorCode": outcome.code,
+                        "ErrorResponse": outcome.message,
+                    }
+        return {"ModelPackageSummaries": summaries, "BatchDescribeModelPackageErrorMap": errors}
+
+    def _require_open(self) -> TaskGroup:
+        if self._task_group is None:
+            raise RuntimeError(
+                "ModelPackageFetcher is not open\n"
+                "HINT: use it as 'async with ModelPackageFetcher(...) as fetcher:'"
+            )
+        return self._task_group
+
+    # -- the run ---------------------------------------------------------------
+
+    async def _run(
+        self,
+        arns: Iterable[str] | AsyncIterable[str],
+        outcomes: MemoryObjectSendStream[Outcome],
+        run: _Run,
+    ) -> None:
+        started = time.monotonic()
+        before = self.stats
+        try:
+            with run.scope:
+                async with outcomes, anyio.create_task_group() as workers:
+                    batches_in, batches_out = anyio.create_memory_object_stream[list[str]]()
+                    async with batches_out:
+                        for _ in range(self.max_concurrency):
+                            workers.start_soon(
+                                self._work, batches_out.clone(), outcomes.clone(), run
+                            )
+                    await self._read(arns, batches_in, outcomes)
+        except* RunStoppedError as group:
+            run.error = group.exceptions[0]
+        except* (anyio.BrokenResourceError, anyio.ClosedResourceError):
+            pass  # the caller stopped listening
+        except* Exception as group:  # noqa: BLE001 - a bug: hand it to the caller, not the fetcher
+            run.error = group.exceptions[0] if len(group.exceptions) == 1 else group
+        if (
+            run.error is None
+            and not run.abandoned
+            and run.scope.cancelled_caught
+            and run.deadline is not None
+        ):
+            run.error = DeadlineExceededError(
+                f"the run's deadline of {self.deadline} s passed before every ARN had an outcome\n"
+                "HINT: raise the deadline, or resume with the ARNs that have no outcome yet."
+            )
+        run.finished = True
+        after = self.stats
+        _log.info(
+            "smfetch.run_finished",
+            described=after.described - before.described,
+            failed=after.failed - before.failed,
+            duplicates=after.duplicates - before.duplicates,
+            calls=after.calls - before.calls,
+            throttled=after.throttled - before.throttled,
+            retries=after.retries - before.retries,
+            rate=round(after.rate, 2),
+            elapsed=round(time.monotonic() - started, 3),
+            stopped=type(run.error).__name__ if run.error is not None else None,
+        )
+
+    async def _read(
+        self,
+        arns: Iterable[str] | AsyncIterable[str],
+        batches: MemoryObjectSendStream[list[str]],
+        outcomes: MemoryObjectSendStream[Outcome],
+    ) -> None:
+        """Dedupe and check the input, and cut it into batches."""
+        seen: set[str] = set()
+        batch: list[str] = []
+        async with batches:
+            async for item in _iterate(arns):
+                if not isinstance(item, str):
+                    self._counts.invalid += 1
+                    await self._emit(
+                        outcomes, Failed(repr(item), INVALID_ARN, _not_a_string(item), 0)
+                    )
+                    continue
+                if item in seen:
+                    self._counts.duplicates += 1
+                    continue
+                seen.add(item)
+                if not is_valid_arn(item):
+                    self._counts.invalid += 1
+                    await self._emit(outcomes, Failed(item, INVALID_ARN, _why_invalid(item), 0))
+                    continue
+                batch.append(item)
+                if len(batch) == self.batch_size:
+                    await batches.send(batch)
+                    batch = []
+            if batch:
+                await batches.send(batch)
+
+    async def _work(
+        self,
+        batches: MemoryObjectReceiveStream[list[str]],
+        outcomes: MemoryObjectSendStream[Outcome],
+        run: _Run,
+    ) -> None:
+        async with batches, outcomes:
+            async for batch in batches:
+                await self._describe_batch(next(run.batch_ids), batch, outcomes)
+
+    async def _describe_batch(
+        self, batch_id: int, batch: list[str], outcomes: MemoryObjectSendStream[Outcome]
+    ) -> None:
+        """Give every ARN of ``batch`` exactly one outcome."""
+        attempts: Counter[str] = Counter()
+        rerequests: Counter[str] = Counter()
+        parts = [batch]
+        while parts:
+            part = parts.pop()
+            try:
+                response = await self._call(batch_id, part, attempts)
+            except _CallFailedError as failure:
+                error = failure.classified
+                if error.kind is ErrorKind.INVALID_REQUEST and len(part) > 1:
+                    half = len(part) // 2
+                    parts += [part[half:], part[:half]]
+                    self._counts.splits += 1
+                    _log.warning(
+                        "smfetch.batch_split", batch=batch_id, size=len(part), code=error.code
+                    )
+                    continue
+                for arn in part:
+                    await self._emit(
+                        outcomes, Failed(arn, error.code, error.message, attempts[arn])
+                    )
+                continue
+            again = await self._settle(response, part, attempts, rerequests, outcomes)
+            if again:
+                rerequests.update(again)
+                self._counts.rerequested += len(again)
+                _log.warning("smfetch.batch_rerequested", batch=batch_id, arns=len(again))
+                parts.append(again)
+
+    async def _settle(
+        self,
+        response: BatchDescribeModelPackageOutputTypeDef,
+        part: list[str],
+        attempts: Counter[str],
+        rerequests: Counter[str],
+        outcomes: MemoryObjectSendStream[Outcome],
+    ) -> list[str]:
+        """Emit outcomes for the ARNs ``response`` settles; return those to ask for again."""
+        summaries = response.get("ModelPackageSummaries") or {}
+        errors = response.get("BatchDescribeModelPackageErrorMap") or {}
+        again: list[str] = []
+        for arn in part:
+            summary = summaries.get(arn)
+            if summary is not None:
+                await self._emit(outcomes, Described(arn, summary))
+                continue
+            entry = errors.get(arn)
+            may_retry = rerequests[arn] < MAX_REREQUESTS
+            if entry is not None:
+                code = entry.get("ErrorCode") or "Unknown"
+                if classify_code(code).retryable and may_retry:
+                    again.append(arn)
+                else:
+                    message = entry.get("ErrorResponse") or ""
+                    await self._emit(outcomes, Failed(arn, code, message, attempts[arn]))
+            elif may_retry:
+                again.append(arn)
+            else:
+                message = (
+                    f"the service left this ARN out of both maps of {rerequests[arn] + 1} "
+                    "successful answers"
+                )
+                await self._emit(
+                    outcomes, Failed(arn, MISSING_FROM_RESPONSE, message, attempts[arn])
+                )
+        return again
+
+    async def _call(
+        self, batch_id: int, part: list[str], attempts: Counter[str]
+    ) -> BatchDescribeModelPackageOutputTypeDef:
+        """One call with retries; :class:`_CallFailedError` once it cannot succeed."""
+
+        def before_sleep(state: RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome is not None else None
+            _log.info(
+                "smfetch.retry_scheduled",
+                batch=batch_id,
+                attempt=state.attempt_number,
+                wait=round(state.upcoming_sleep, 3),
+                code=error.classified.code if isinstance(error, RetryableCallError) else None,
+            )
+
+        try:
+            async for attempt in retrying(
+                max_attempts=self.max_attempts, before_sleep=before_sleep
+            ):
+                with attempt:
+                    retry = attempt.retry_state.attempt_number > 1
+                    return await self._attempt(batch_id, part, attempts, retry=retry)
+        except RetryableCallError as exc:
+            raise _CallFailedError(exc.classified) from exc
+        raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+
+    async def _attempt(
+        self, batch_id: int, part: list[str], attempts: Counter[str], *, retry: bool
+    ) -> BatchDescribeModelPackageOutputTypeDef:
+        """One API call under the limiter and the per-call timeout."""
+        client = self._client
+        assert client is not None, "the fetcher is open"
+        sent_at = await self.limiter.acquire()
+        counts = self._counts
+        counts.calls += 1
+        counts.retries += retry
+        counts.in_flight += 1
+        counts.max_in_flight = max(counts.max_in_flight, counts.in_flight)
+        attempts.update(part)
+        _log.debug("smfetch.batch_sent", batch=batch_id, arns=len(part), retry=retry)
+        try:
+            with anyio.fail_after(self.timeout):
+                response = await client.batch_describe_model_package(ModelPackageArnList=part)
+        except Exception as exc:
+            error = classify_error(exc)
+            if error.kind is ErrorKind.THROTTLED:
+                counts.throttled += 1
+                self.limiter.on_throttle(sent_at)
+                _log.info(
+                    "smfetch.batch_throttled",
+                    batch=batch_id,
+                    code=error.code,
+                    rate=round(self.limiter.rate, 2),
+                )
+            if error.kind.stops_run:
+                raise error.stop_error() from exc
+            if error.kind.retryable:
+                raise RetryableCallError(error) from exc
+            raise _CallFailedError(error) from exc
+        finally:
+            counts.in_flight -= 1
+        self.limiter.on_success()
+        _log.debug("smfetch.batch_finished", batch=batch_id, rate=round(self.limiter.rate, 2))
+        return response
+
+    async def _emit(self, outcomes: MemoryObjectSendStream[Outcome], outcome: Outcome) -> None:
+        if isinstance(outcome, Described):
+            self._counts.described += 1
+        else:
+            self._counts.failed += 1
+        await outcomes.send(outcome)
+
+
+async def _iterate(arns: Iterable[str] | AsyncIterable[str]) -> AsyncIterator[object]:
+    if isinstance(arns, AsyncIterable):
+        async for arn in arns:
+            yield arn
+        return
+    for index, arn in enumerate(arns):
+        if index % _CHECKPOINT_EVERY == 0:
+            # A long synchronous input must not starve the workers.
+            await anyio.lowlevel.checkpoint()
+        yield arn
+
+
+def _why_invalid(arn: str) -> str:
+    if len(arn) > MAX_ARN_LENGTH:
+        return f"the ARN is {len(arn)} characters long; the service allows {MAX_ARN_LENGTH}"
+    if arn != arn.strip():
+        return "the ARN has surrounding whitespace; strip it before describing"
+    return (
+        "not a model package ARN the service accepts "
+        "(arn:aws[-partition]:sagemaker:REGION:ACCOUNT_ID:model-package/NAME[/VERSION])"
+    )
+
+
+def _not_a_string(item: object) -> str:
+    return f"input items must be ARN strings, got {type(item).__name__}"
