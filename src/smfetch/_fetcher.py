@@ -215,7 +215,9 @@ class ModelPackageFetcher:
             # Streams the caller walked away from have nothing left to do.
             task_group.cancel_scope.cancel()
         if stack is not None:
-            await stack.__aexit__(exc_type, exc, tb)
+            # The caller's exception is theirs: passing it in would make the task
+            # group wrap it in an ExceptionGroup.
+            await stack.__aexit__(None, None, None)
         if self._owns_client:
             self._client = None
 

@@ -74,6 +74,8 @@ class AdaptiveRateLimiter:
         self._sleep = sleep
         self._rate = self._clamp(max_rate if max_rate is not None else initial_rate)
         self._next_slot = -math.inf
+        self._epoch = 0
+        """Bumped by each decrease, so waiters spaced at the old rate reserve again."""
         self._slow_start = True
         self._w_max = self._rate
         self._k = 0.0
@@ -93,13 +95,22 @@ class AdaptiveRateLimiter:
         return self._measured
 
     async def acquire(self) -> float:
-        """Wait for this call's slot; return the slot's time, to pass to :meth:`on_throttle`."""
-        now = self._clock()
-        slot = max(now, self._next_slot)
-        self._next_slot = slot + 1.0 / self._rate
-        if slot > now:
+        """Wait for this call's slot; return a ticket to pass to :meth:`on_throttle`.
+
+        The ticket is the time the slot was reserved: a throttle of a call whose
+        slot was spaced at an older, higher rate says nothing new. A waiter whose
+        slot was reserved before a decrease reserves again at the new rate.
+        """
+        while True:
+            now = self._clock()
+            epoch = self._epoch
+            slot = max(now, self._next_slot)
+            self._next_slot = slot + 1.0 / self._rate
+            if slot <= now:
+                return now
             await self._sleep(slot - now)
-        return slot
+            if epoch == self._epoch:
+                return now
 
     def on_success(self) -> None:
         """A call was answered without throttling: probe upward."""
@@ -113,11 +124,11 @@ class AdaptiveRateLimiter:
             cubic = min(cubic, _MAX_OVER_MEASURED * self._measured)
         self._rate = self._clamp(cubic)
 
-    def on_throttle(self, sent_at: float) -> None:
-        """A call sent at ``sent_at`` (from :meth:`acquire`) was throttled: back off."""
+    def on_throttle(self, ticket: float) -> None:
+        """A call whose slot :meth:`acquire` gave ``ticket`` was throttled: back off."""
         now = self._clock()
         self._measure(now)
-        if sent_at < self._last_decrease:
+        if ticket < self._last_decrease:
             return
         achieved = min(self._rate, self._measured) if self._measured > 0 else self._rate
         self._w_max = achieved
@@ -125,7 +136,8 @@ class AdaptiveRateLimiter:
         self._last_decrease = now
         self._slow_start = False
         self._rate = self._clamp(achieved * _BETA)
-        self._next_slot = max(self._next_slot, now + 1.0 / self._rate)
+        self._epoch += 1
+        self._next_slot = now + 1.0 / self._rate
         _log.info(
             "smfetch.rate_decreased",
             rate=round(self._rate, 2),
