@@ -133,6 +133,10 @@ class ModelPackageFetcher:
         deadline: Seconds the whole of one run may take; past it the run stops
             with :class:`~smfetch.DeadlineExceededError`.
         limiter: A limiter shared with other fetchers on the same account and region.
+        validate_arns: Refuse ARNs that break the service's pattern locally
+            (``InvalidArn``, no call). Turn off if the service ever accepts ARNs
+            the documented pattern does not: the pipeline then isolates the ones
+            the service rejects by splitting batches.
     """
 
     def __init__(
@@ -149,6 +153,7 @@ class ModelPackageFetcher:
         max_attempts: int = 8,
         deadline: float | None = None,
         limiter: AdaptiveRateLimiter | None = None,
+        validate_arns: bool = True,
     ) -> None:
         if not 1 <= batch_size <= MAX_ARNS_PER_CALL:
             raise ValueError(
@@ -184,6 +189,7 @@ class ModelPackageFetcher:
         self.timeout = timeout
         self.max_attempts = max_attempts
         self.deadline = deadline
+        self.validate_arns = validate_arns
         self.limiter = limiter if limiter is not None else AdaptiveRateLimiter(max_rate=max_rate)
         self._counts = _Counts()
         self._stack: AsyncExitStack | None = None
@@ -410,7 +416,7 @@ class ModelPackageFetcher:
                     self._counts.duplicates += 1
                     continue
                 seen.add(item)
-                if not is_valid_arn(item):
+                if self.validate_arns and not is_valid_arn(item):
                     self._counts.invalid += 1
                     await self._emit(outcomes, Failed(item, INVALID_ARN, _why_invalid(item), 0))
                     continue

@@ -8,6 +8,8 @@ stalls). ``smfetch.testing.pytest_plugin`` turns it into pytest fixtures.
 
 from __future__ import annotations
 
+from smfetch._retry import set_testing as set_testing
+
 from ._catalogue import Catalogue as Catalogue
 from ._faults import FaultCounters as FaultCounters
 from ._faults import Faults as Faults
@@ -15,4 +17,12 @@ from ._server import Backend as Backend
 from ._server import Credentials as Credentials
 from ._server import LocalSageMaker as LocalSageMaker
 
-__all__ = ["Backend", "Catalogue", "Credentials", "FaultCounters", "Faults", "LocalSageMaker"]
+__all__ = [
+    "Backend",
+    "Catalogue",
+    "Credentials",
+    "FaultCounters",
+    "Faults",
+    "LocalSageMaker",
+    "set_testing",
+]

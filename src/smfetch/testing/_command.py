@@ -47,6 +47,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     faults.add_argument("--stall", type=float, default=0.0, help="probability of stalling")
     faults.add_argument("--stall-seconds", type=float, default=30.0, help="length of a stall")
+    faults.add_argument(
+        "--reject-with",
+        default=None,
+        metavar="CODE",
+        help="answer every call with this error (e.g. ExpiredTokenException)",
+    )
     faults.add_argument("--seed", type=int, default=None, help="seed for the fault draws")
 
 
@@ -64,6 +70,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
             omit=args.omit,
             stall=args.stall,
             stall_seconds=args.stall_seconds,
+            reject_with=args.reject_with,
             seed=args.seed,
         )
     except ValueError as exc:

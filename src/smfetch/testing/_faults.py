@@ -50,6 +50,10 @@ class Faults:
             some requested ARNs out of both maps.
         stall: Probability of waiting ``stall_seconds`` before answering.
         stall_seconds: How long a stalled call waits.
+        reject_with: Answer every call with this error code, as the service does
+            for bad credentials (``UnrecognizedClientException``,
+            ``ExpiredTokenException``: HTTP 400) or missing permissions
+            (``AccessDeniedException``: HTTP 403).
         seed: Seed for the random draws, for reproducible runs.
     """
 
@@ -63,6 +67,7 @@ class Faults:
     omit: float = 0.0
     stall: float = 0.0
     stall_seconds: float = 30.0
+    reject_with: str | None = None
     seed: int | None = None
 
     def __post_init__(self) -> None:
@@ -87,6 +92,7 @@ class FaultCounters:
     arns: int = 0
     """ARNs requested in ``BatchDescribeModelPackage`` calls."""
     throttled: int = 0
+    rejected: int = 0
     internal_errors: int = 0
     unavailable: int = 0
     dropped: int = 0
@@ -274,6 +280,11 @@ class FaultLayer:
         """The response for this call, or ``None`` to close the connection without one."""
         if self._woken.wait(plan.delay):
             return None
+        rejection = self._faults.reject_with
+        if rejection is not None:
+            self._count(plan, "rejected", 1)
+            status = 403 if rejection.startswith("AccessDenied") else 400
+            return _error(status, rejection, f"Request rejected: {rejection}.")
         if plan.throttle:
             return _error(400, "ThrottlingException", "Rate exceeded")
         if plan.drop:
@@ -328,7 +339,12 @@ def _requested_arns(body: bytes) -> list[str]:
 
 
 def _error(status: int, code: str, message: str) -> _Response:
-    reason = {400: "Bad Request", 500: "Internal Server Error", 503: "Service Unavailable"}
+    reason = {
+        400: "Bad Request",
+        403: "Forbidden",
+        500: "Internal Server Error",
+        503: "Service Unavailable",
+    }
     payload = error_body(code, message)
     headers = [("Content-Type", JSON_CONTENT_TYPE), ("Content-Length", str(len(payload)))]
     return f"{status} {reason[status]}", headers, payload
