@@ -283,8 +283,8 @@ class FaultLayer:
         rejection = self._faults.reject_with
         if rejection is not None:
             self._count(plan, "rejected", 1)
-            status = 403 if rejection.startswith("AccessDenied") else 400
-            return _error(status, rejection, f"Request rejected: {rejection}.")
+            http_status = 403 if rejection.startswith("AccessDenied") else 400
+            return _error(http_status, rejection, f"Request rejected: {rejection}.")
         if plan.throttle:
             return _error(400, "ThrottlingException", "Rate exceeded")
         if plan.drop:
