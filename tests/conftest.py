@@ -10,12 +10,20 @@ import pytest
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 
+from smfetch.testing import set_testing
+
 if TYPE_CHECKING:
     from smfetch.testing import LocalSageMaker
 
 pytest_plugins = ["smfetch.testing.pytest_plugin"]
 
 ClientFactory = Callable[..., AbstractAsyncContextManager[Any]]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_backoff_waits() -> None:
+    """Retries happen at once in tests; the rate limiter still paces calls."""
+    set_testing(True)
 
 
 def raw_client(server: LocalSageMaker, **config: Any) -> AbstractAsyncContextManager[Any]:

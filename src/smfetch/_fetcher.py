@@ -202,7 +202,10 @@ class ModelPackageFetcher:
             raise RuntimeError("this ModelPackageFetcher is already open")
         async with AsyncExitStack() as stack:
             if self._owns_client:
-                self._client = await stack.enter_async_context(self._open_client())
+                try:
+                    self._client = await stack.enter_async_context(self._open_client())
+                except Exception as exc:  # noqa: BLE001 - classify_error re-raises the unknown
+                    raise classify_error(exc).stop_error() from exc
             else:
                 self._check_client_retries()
             self._task_group = await stack.enter_async_context(anyio.create_task_group())
@@ -229,23 +232,20 @@ class ModelPackageFetcher:
 
     def _open_client(self) -> Any:
         settings = self._client_settings
-        try:
-            session = AioSession(profile=settings["profile_name"])
-            config = AioConfig(
-                max_pool_connections=max(self.max_concurrency, 10),
-                retries={"mode": "standard", "total_max_attempts": 1},
-                connect_timeout=min(self.timeout, 10.0),
-                read_timeout=self.timeout,
-                user_agent_extra=f"smfetch/{version('smfetch')}",
-            )
-            return session.create_client(
-                "sagemaker",
-                region_name=settings["region_name"],
-                endpoint_url=settings["endpoint_url"],
-                config=config,
-            )
-        except Exception as exc:
-            raise classify_error(exc).stop_error() from exc
+        session = AioSession(profile=settings["profile_name"])
+        config = AioConfig(
+            max_pool_connections=max(self.max_concurrency, 10),
+            retries={"mode": "standard", "total_max_attempts": 1},
+            connect_timeout=min(self.timeout, 10.0),
+            read_timeout=self.timeout,
+            user_agent_extra=f"smfetch/{version('smfetch')}",
+        )
+        return session.create_client(
+            "sagemaker",
+            region_name=settings["region_name"],
+            endpoint_url=settings["endpoint_url"],
+            config=config,
+        )
 
     def _check_client_retries(self) -> None:
         retries = getattr(getattr(self._client, "meta", None), "config", None)

@@ -1,0 +1,188 @@
+"""The adaptive limiter, on a fake clock: pacing, slow start, CUBIC, ceiling, sharing."""
+
+from __future__ import annotations
+
+import anyio
+import anyio.lowlevel
+import pytest
+
+from smfetch import AdaptiveRateLimiter
+
+
+class FakeClock:
+    """A clock that moves only when something sleeps on it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        await anyio.lowlevel.checkpoint()
+
+
+class SteppedClock(FakeClock):
+    """A fake clock whose sleeps wait until the test releases them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.requests: list[float] = []
+        self._pending: tuple[float, anyio.Event] | None = None
+
+    async def sleep(self, seconds: float) -> None:
+        self.requests.append(seconds)
+        self._pending = (seconds, anyio.Event())
+        await self._pending[1].wait()
+
+    def release(self) -> None:
+        assert self._pending is not None
+        seconds, event = self._pending
+        self._pending = None
+        self.now += seconds
+        event.set()
+
+
+def _limiter(clock: FakeClock, **settings: float) -> AdaptiveRateLimiter:
+    return AdaptiveRateLimiter(clock=clock, sleep=clock.sleep, **settings)
+
+
+async def test_calls_are_paced_one_slot_per_interval() -> None:
+    """At 5 calls/s, consecutive acquires are 0.2 s apart, with no burst."""
+    clock = FakeClock()
+    limiter = _limiter(clock, initial_rate=5)
+    times = []
+    for _ in range(4):
+        await limiter.acquire()
+        times.append(clock.now)
+    assert [round(t - times[0], 6) for t in times] == [0.0, 0.2, 0.4, 0.6]
+
+
+def test_slow_start_adds_one_call_per_second_per_success() -> None:
+    """Before any throttle, each success raises the rate by one call/s."""
+    limiter = _limiter(FakeClock(), initial_rate=5)
+    for _ in range(10):
+        limiter.on_success()
+    assert limiter.rate == 15
+
+
+async def test_a_throttle_cuts_the_rate_to_beta_of_what_was_achieved() -> None:
+    """A throttle sets the rate to 0.7 x min(rate, measured answer rate)."""
+    clock = FakeClock()
+    limiter = _limiter(clock, initial_rate=10)
+    for _ in range(40):  # slow start runs the rate far above what was answered
+        ticket = await limiter.acquire()
+        limiter.on_success()
+    before = limiter.rate
+    limiter.on_throttle(ticket)
+    assert 0 < limiter.measured_rate < before
+    assert limiter.rate == pytest.approx(0.7 * limiter.measured_rate)
+
+
+async def test_only_one_decrease_per_window() -> None:
+    """Throttles of calls reserved before the last decrease do not cut the rate again."""
+    clock = FakeClock()
+    limiter = _limiter(clock, initial_rate=20)
+    old_tickets = [await limiter.acquire() for _ in range(5)]
+    limiter.on_throttle(old_tickets[-1])
+    after_first = limiter.rate
+    for ticket in old_tickets[:-1]:
+        limiter.on_throttle(ticket)
+    assert limiter.rate == after_first
+    clock.now += 1
+    limiter.on_throttle(await limiter.acquire())
+    assert limiter.rate < after_first
+
+
+async def test_rate_recovers_along_the_cubic_curve() -> None:
+    """After a cut the rate climbs back to the throttled rate within K seconds, then beyond."""
+    clock = FakeClock()
+    limiter = _limiter(clock, initial_rate=20)
+    limiter.on_throttle(await limiter.acquire())
+    throttled_at = limiter.rate / 0.7
+    k = (throttled_at * 0.3 / 0.4) ** (1 / 3)
+    rates = []
+    while clock.now < 1000.0 + 2 * k:
+        await limiter.acquire()
+        limiter.on_success()
+        rates.append((clock.now - 1000.0, limiter.rate))
+    assert all(later >= earlier - 1e-9 for (_, earlier), (_, later) in zip(rates, rates[1:]))
+    near_k = min(rates, key=lambda point: abs(point[0] - k))[1]
+    assert near_k == pytest.approx(throttled_at, rel=0.05)
+    assert rates[-1][1] > throttled_at
+
+
+async def test_waiters_reserve_again_after_a_decrease() -> None:
+    """A slot reserved at the old rate is given up and taken anew at the new spacing."""
+    clock = SteppedClock()
+    limiter = _limiter(clock, initial_rate=10)
+    sent: list[float] = []
+
+    async def call() -> None:
+        await limiter.acquire()
+        sent.append(clock.now)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(call)
+        group.start_soon(call)
+        await anyio.wait_all_tasks_blocked()
+        limiter.on_throttle(clock.now)  # 10/s -> 7/s while the second call waits
+        clock.release()
+        await anyio.wait_all_tasks_blocked()
+        clock.release()
+
+    assert clock.requests == pytest.approx([0.1, 1 / 7 - 0.1])
+    assert sent == pytest.approx([1000.0, 1000.0 + 1 / 7])
+
+
+def test_max_rate_is_a_ceiling_and_the_start() -> None:
+    """With max_rate the limiter starts there and never goes above it."""
+    limiter = _limiter(FakeClock(), max_rate=3)
+    assert limiter.rate == 3
+    for _ in range(50):
+        limiter.on_success()
+    assert limiter.rate == 3
+
+
+async def test_the_rate_never_falls_below_min_rate() -> None:
+    """Repeated throttles stop at min_rate."""
+    clock = FakeClock()
+    limiter = _limiter(clock, initial_rate=4, min_rate=1)
+    for _ in range(20):
+        clock.now += 10
+        limiter.on_throttle(await limiter.acquire())
+    assert limiter.rate == 1
+
+
+async def test_one_limiter_paces_all_its_users_together() -> None:
+    """Two users of one limiter share its slots: together they get the limiter's rate."""
+    clock = FakeClock()
+    limiter = _limiter(clock, initial_rate=10)
+    sent: list[tuple[str, float]] = []
+
+    async def user(name: str) -> None:
+        for _ in range(5):
+            await limiter.acquire()
+            sent.append((name, clock.now))
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(user, "a")
+        group.start_soon(user, "b")
+    times = sorted(t for _, t in sent)
+    assert {name for name, _ in sent} == {"a", "b"}
+    assert round(times[-1] - times[0], 6) == pytest.approx(0.9)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        pytest.param({"max_rate": 0}, id="zero-ceiling"),
+        pytest.param({"min_rate": 0}, id="zero-floor"),
+        pytest.param({"initial_rate": 0.1, "min_rate": 1}, id="start-below-floor"),
+    ],
+)
+def test_nonsense_settings_are_refused(settings: dict[str, float]) -> None:
+    """Rates that cannot work are a ValueError at construction."""
+    with pytest.raises(ValueError, match="rate"):
+        AdaptiveRateLimiter(**settings)
