@@ -6,12 +6,13 @@ import asyncio
 import itertools
 import random
 from collections import Counter
-from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 import structlog
+from aiobotocore.session import get_session
 
 from smfetch import (
     AccessDeniedError,
@@ -26,6 +27,9 @@ from smfetch import (
 )
 from smfetch.testing import Catalogue, Faults, LocalSageMaker
 from tests.conftest import raw_client
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
 
 
 async def _collect(fetcher: ModelPackageFetcher, arns: Any) -> list[Outcome]:
@@ -157,7 +161,7 @@ async def test_stream_needs_an_open_fetcher() -> None:
 
 
 async def test_input_is_read_lazily_with_backpressure(synthetic_sagemaker: LocalSageMaker) -> None:
-    """The first outcome comes after a few batches of a million ARNs; a paused reader stops input."""
+    """First outcomes come after a few batches of a million ARNs; a paused reader stops input."""
     synthetic_sagemaker.seed(groups=10_000, versions=100)
     catalogue = synthetic_sagemaker.catalogue
     consumed = 0
@@ -208,7 +212,7 @@ async def test_a_whole_call_validation_error_is_split_to_the_bad_arns(
     """With local checks off, halving isolates the ARNs the service rejects."""
     arns = synthetic_sagemaker.seed(groups=1, versions=40)
     bad = ["arn:aws:sagemaker:us-east-1:123456789012:model-package", "nonsense"]
-    mixed = arns[:13] + [bad[0]] + arns[13:30] + [bad[1]] + arns[30:]
+    mixed = [*arns[:13], bad[0], *arns[13:30], bad[1], *arns[30:]]
     async with (
         raw_client(synthetic_sagemaker) as client,
         ModelPackageFetcher(client, validate_arns=False) as fetcher,
@@ -285,8 +289,6 @@ async def test_a_client_with_its_own_retries_is_warned_about(
     synthetic_sagemaker: LocalSageMaker,
 ) -> None:
     """A caller's client that retries by itself gets a warning with a hint."""
-    from aiobotocore.session import get_session
-
     async with get_session().create_client(
         "sagemaker", **synthetic_sagemaker.client_kwargs()
     ) as client:
@@ -384,7 +386,7 @@ async def test_leaving_the_loop_early_leaves_no_task(synthetic_sagemaker: LocalS
         async with ModelPackageFetcher(client, max_concurrency=8) as fetcher:
             async for _ in fetcher.stream(arns):
                 break
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         assert _other_tasks() == set()
 
 
@@ -397,7 +399,7 @@ async def test_cancelling_the_caller_leaves_no_task(synthetic_sagemaker: LocalSa
             async with ModelPackageFetcher(client, max_concurrency=8) as fetcher:
                 await fetcher.describe_all(arns)
         assert scope.cancelled_caught
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         assert _other_tasks() == set()
 
 
@@ -408,10 +410,14 @@ async def test_an_error_in_the_consumer_propagates_unwrapped(
     arns = synthetic_sagemaker.seed(groups=10, versions=100)
     async with raw_client(synthetic_sagemaker) as client:
         with pytest.raises(LookupError, match="consumer"):
-            async with ModelPackageFetcher(client) as fetcher:
-                async for _ in fetcher.stream(arns):
-                    raise LookupError("consumer failed")
+            await _consume_and_fail(client, arns)
         assert _other_tasks() == set()
+
+
+async def _consume_and_fail(client: Any, arns: list[str]) -> None:
+    async with ModelPackageFetcher(client) as fetcher:
+        async for _ in fetcher.stream(arns):
+            raise LookupError("consumer failed")
 
 
 async def test_describe_all_merges_like_one_response(synthetic_sagemaker: LocalSageMaker) -> None:

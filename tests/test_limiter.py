@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import anyio
 import anyio.lowlevel
 import pytest
@@ -107,7 +109,7 @@ async def test_rate_recovers_along_the_cubic_curve() -> None:
         await limiter.acquire()
         limiter.on_success()
         rates.append((clock.now - 1000.0, limiter.rate))
-    assert all(later >= earlier - 1e-9 for (_, earlier), (_, later) in zip(rates, rates[1:]))
+    assert all(later >= earlier - 1e-9 for (_, earlier), (_, later) in itertools.pairwise(rates))
     near_k = min(rates, key=lambda point: abs(point[0] - k))[1]
     assert near_k == pytest.approx(throttled_at, rel=0.05)
     assert rates[-1][1] > throttled_at

@@ -204,7 +204,7 @@ class ModelPackageFetcher:
             if self._owns_client:
                 try:
                     self._client = await stack.enter_async_context(self._open_client())
-                except Exception as exc:  # noqa: BLE001 - classify_error re-raises the unknown
+                except Exception as exc:
                     raise classify_error(exc).stop_error() from exc
             else:
                 self._check_client_retries()
