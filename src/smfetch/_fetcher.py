@@ -100,6 +100,8 @@ class _Run:
 
     scope: anyio.CancelScope
     deadline: float | None
+    counts: _Counts = field(default_factory=_Counts)
+    """This run's own counts (the fetcher's add up every run)."""
     error: BaseException | None = None
     abandoned: bool = False
     """The caller stopped reading (or was cancelled)."""
@@ -353,7 +355,6 @@ class ModelPackageFetcher:
         run: _Run,
     ) -> None:
         started = time.monotonic()
-        before = self.stats
         try:
             with run.scope:
                 async with outcomes, anyio.create_task_group() as workers:
@@ -363,7 +364,7 @@ class ModelPackageFetcher:
                             workers.start_soon(
                                 self._work, batches_out.clone(), outcomes.clone(), run
                             )
-                    await self._read(arns, batches_in, outcomes)
+                    await self._read(arns, batches_in, outcomes, run)
         except* RunStoppedError as group:
             run.error = group.exceptions[0]
         except* (anyio.BrokenResourceError, anyio.ClosedResourceError):
@@ -381,16 +382,16 @@ class ModelPackageFetcher:
                 "HINT: raise the deadline, or resume with the ARNs that have no outcome yet."
             )
         run.finished = True
-        after = self.stats
+        counts = run.counts
         _log.info(
             "smfetch.run_finished",
-            described=after.described - before.described,
-            failed=after.failed - before.failed,
-            duplicates=after.duplicates - before.duplicates,
-            calls=after.calls - before.calls,
-            throttled=after.throttled - before.throttled,
-            retries=after.retries - before.retries,
-            rate=round(after.rate, 2),
+            described=counts.described,
+            failed=counts.failed,
+            duplicates=counts.duplicates,
+            calls=counts.calls,
+            throttled=counts.throttled,
+            retries=counts.retries,
+            rate=round(self.limiter.rate, 2),
             elapsed=round(time.monotonic() - started, 3),
             stopped=type(run.error).__name__ if run.error is not None else None,
         )
@@ -400,6 +401,7 @@ class ModelPackageFetcher:
         arns: Iterable[str] | AsyncIterable[str],
         batches: MemoryObjectSendStream[list[str]],
         outcomes: MemoryObjectSendStream[Outcome],
+        run: _Run,
     ) -> None:
         """Dedupe and check the input, and cut it into batches."""
         seen: set[str] = set()
@@ -407,18 +409,20 @@ class ModelPackageFetcher:
         async with batches:
             async for item in _iterate(arns):
                 if not isinstance(item, str):
-                    self._counts.invalid += 1
+                    self._bump(run, "invalid")
                     await self._emit(
-                        outcomes, Failed(repr(item), INVALID_ARN, _not_a_string(item), 0)
+                        outcomes, Failed(repr(item), INVALID_ARN, _not_a_string(item), 0), run
                     )
                     continue
                 if item in seen:
-                    self._counts.duplicates += 1
+                    self._bump(run, "duplicates")
                     continue
                 seen.add(item)
                 if self.validate_arns and not is_valid_arn(item):
-                    self._counts.invalid += 1
-                    await self._emit(outcomes, Failed(item, INVALID_ARN, _why_invalid(item), 0))
+                    self._bump(run, "invalid")
+                    await self._emit(
+                        outcomes, Failed(item, INVALID_ARN, _why_invalid(item), 0), run
+                    )
                     continue
                 batch.append(item)
                 if len(batch) == self.batch_size:
@@ -435,10 +439,14 @@ class ModelPackageFetcher:
     ) -> None:
         async with batches, outcomes:
             async for batch in batches:
-                await self._describe_batch(next(run.batch_ids), batch, outcomes)
+                await self._describe_batch(next(run.batch_ids), batch, outcomes, run)
 
     async def _describe_batch(
-        self, batch_id: int, batch: list[str], outcomes: MemoryObjectSendStream[Outcome]
+        self,
+        batch_id: int,
+        batch: list[str],
+        outcomes: MemoryObjectSendStream[Outcome],
+        run: _Run,
     ) -> None:
         """Give every ARN of ``batch`` exactly one outcome."""
         attempts: Counter[str] = Counter()
@@ -447,36 +455,37 @@ class ModelPackageFetcher:
         while parts:
             part = parts.pop()
             try:
-                response = await self._call(batch_id, part, attempts)
+                response = await self._call(batch_id, part, attempts, run)
             except _CallFailedError as failure:
                 error = failure.classified
                 if error.kind is ErrorKind.INVALID_REQUEST and len(part) > 1:
                     half = len(part) // 2
                     parts += [part[half:], part[:half]]
-                    self._counts.splits += 1
+                    self._bump(run, "splits")
                     _log.warning(
                         "smfetch.batch_split", batch=batch_id, size=len(part), code=error.code
                     )
                     continue
                 for arn in part:
                     await self._emit(
-                        outcomes, Failed(arn, error.code, error.message, attempts[arn])
+                        outcomes, Failed(arn, error.code, error.message, attempts[arn]), run
                     )
                 continue
-            again = await self._settle(response, part, attempts, rerequests, outcomes)
+            again = await self._settle(response, part, attempts, rerequests, outcomes, run)
             if again:
                 rerequests.update(again)
-                self._counts.rerequested += len(again)
+                self._bump(run, "rerequested", len(again))
                 _log.warning("smfetch.batch_rerequested", batch=batch_id, arns=len(again))
                 parts.append(again)
 
-    async def _settle(
+    async def _settle(  # noqa: PLR0917 - a private step of _describe_batch
         self,
         response: BatchDescribeModelPackageOutputTypeDef,
         part: list[str],
         attempts: Counter[str],
         rerequests: Counter[str],
         outcomes: MemoryObjectSendStream[Outcome],
+        run: _Run,
     ) -> list[str]:
         """Emit outcomes for the ARNs ``response`` settles; return those to ask for again."""
         summaries = response.get("ModelPackageSummaries") or {}
@@ -485,7 +494,7 @@ class ModelPackageFetcher:
         for arn in part:
             summary = summaries.get(arn)
             if summary is not None:
-                await self._emit(outcomes, Described(arn, summary))
+                await self._emit(outcomes, Described(arn, summary), run)
                 continue
             entry = errors.get(arn)
             may_retry = rerequests[arn] < MAX_REREQUESTS
@@ -495,7 +504,7 @@ class ModelPackageFetcher:
                     again.append(arn)
                 else:
                     message = entry.get("ErrorResponse") or ""
-                    await self._emit(outcomes, Failed(arn, code, message, attempts[arn]))
+                    await self._emit(outcomes, Failed(arn, code, message, attempts[arn]), run)
             elif may_retry:
                 again.append(arn)
             else:
@@ -504,12 +513,12 @@ class ModelPackageFetcher:
                     "successful answers"
                 )
                 await self._emit(
-                    outcomes, Failed(arn, MISSING_FROM_RESPONSE, message, attempts[arn])
+                    outcomes, Failed(arn, MISSING_FROM_RESPONSE, message, attempts[arn]), run
                 )
         return again
 
     async def _call(
-        self, batch_id: int, part: list[str], attempts: Counter[str]
+        self, batch_id: int, part: list[str], attempts: Counter[str], run: _Run
     ) -> BatchDescribeModelPackageOutputTypeDef:
         """One call with retries; :class:`_CallFailedError` once it cannot succeed."""
 
@@ -529,21 +538,21 @@ class ModelPackageFetcher:
             ):
                 with attempt:
                     retry = attempt.retry_state.attempt_number > 1
-                    return await self._attempt(batch_id, part, attempts, retry=retry)
+                    return await self._attempt(batch_id, part, attempts, run, retry=retry)
         except RetryableCallError as exc:
             raise _CallFailedError(exc.classified) from exc
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
 
     async def _attempt(
-        self, batch_id: int, part: list[str], attempts: Counter[str], *, retry: bool
+        self, batch_id: int, part: list[str], attempts: Counter[str], run: _Run, *, retry: bool
     ) -> BatchDescribeModelPackageOutputTypeDef:
         """One API call under the limiter and the per-call timeout."""
         client = self._client
         assert client is not None, "the fetcher is open"
         sent_at = await self.limiter.acquire()
+        self._bump(run, "calls")
+        self._bump(run, "retries", retry)
         counts = self._counts
-        counts.calls += 1
-        counts.retries += retry
         counts.in_flight += 1
         counts.max_in_flight = max(counts.max_in_flight, counts.in_flight)
         attempts.update(part)
@@ -554,7 +563,7 @@ class ModelPackageFetcher:
         except Exception as exc:
             error = classify_error(exc)
             if error.kind is ErrorKind.THROTTLED:
-                counts.throttled += 1
+                self._bump(run, "throttled")
                 self.limiter.on_throttle(sent_at)
                 _log.info(
                     "smfetch.batch_throttled",
@@ -573,12 +582,16 @@ class ModelPackageFetcher:
         _log.debug("smfetch.batch_finished", batch=batch_id, rate=round(self.limiter.rate, 2))
         return response
 
-    async def _emit(self, outcomes: MemoryObjectSendStream[Outcome], outcome: Outcome) -> None:
-        if isinstance(outcome, Described):
-            self._counts.described += 1
-        else:
-            self._counts.failed += 1
+    async def _emit(
+        self, outcomes: MemoryObjectSendStream[Outcome], outcome: Outcome, run: _Run
+    ) -> None:
+        self._bump(run, "described" if isinstance(outcome, Described) else "failed")
         await outcomes.send(outcome)
+
+    def _bump(self, run: _Run, name: str, amount: int = 1) -> None:
+        """Add to a count of this run and of the fetcher."""
+        for counts in (run.counts, self._counts):
+            setattr(counts, name, getattr(counts, name) + amount)
 
 
 async def _iterate(arns: Iterable[str] | AsyncIterable[str]) -> AsyncIterator[object]:
