@@ -471,3 +471,25 @@ async def test_an_unknown_profile_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="no-such-profile"):
         async with ModelPackageFetcher(region_name="us-east-1", profile_name="no-such-profile"):
             pass
+
+
+async def test_a_fresh_run_does_not_open_with_a_burst_of_throttles(
+    synthetic_sagemaker: LocalSageMaker,
+) -> None:
+    """Against a 10 calls/s server, 16 idle workers do not fire at once: few throttles at all."""
+    arns = synthetic_sagemaker.seed(groups=30, versions=100)
+    synthetic_sagemaker.faults = Faults(rate=10, burst=1)
+    with structlog.testing.capture_logs() as logs:
+        async with (
+            raw_client(synthetic_sagemaker, max_pool_connections=16) as client,
+            ModelPackageFetcher(client, max_concurrency=16) as fetcher,
+        ):
+            outcomes = await _collect(fetcher, arns)
+    events = [
+        log["event"]
+        for log in logs
+        if log["event"] in {"smfetch.batch_sent", "smfetch.batch_throttled"}
+    ]
+    assert len(outcomes) == 3000
+    assert "smfetch.batch_throttled" not in events[:10]
+    assert synthetic_sagemaker.counters.throttled == fetcher.stats.throttled <= 3
