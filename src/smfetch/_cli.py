@@ -1,43 +1,381 @@
-"""The ``smfetch`` command."""
+"""The ``smfetch`` command: ``describe``, ``demo`` and ``local-server``.
+
+Exit codes: 0 every ARN described; 3 the run completed but some ARNs failed;
+2 usage or input error; 4 the run stopped early (credentials, permissions,
+deadline, output closed); 130 interrupted (SIGINT), 143 terminated (SIGTERM).
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import signal
 import sys
-from typing import TYPE_CHECKING
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO, Final
+
+import anyio
+import structlog
+from rich.console import Console
 
 from . import __version__
+from ._exceptions import ConfigurationError, RunStoppedError
+from ._fetcher import ModelPackageFetcher
+from ._input import ArnReader, count_lines
+from ._job import run_job
+from ._progress import JobProgress, JobReport, print_summary
+from ._records import Format, read_recorded_arns, writer_for
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Coroutine, Sequence
 
-__all__ = ["main"]
+__all__ = ["EXIT_FAILURES", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_STOPPED", "EXIT_USAGE", "main"]
+
+EXIT_OK: Final = 0
+EXIT_USAGE: Final = 2
+EXIT_FAILURES: Final = 3
+EXIT_STOPPED: Final = 4
+EXIT_INTERRUPTED: Final = 130
+EXIT_TERMINATED: Final = 143
+
+_log = structlog.get_logger("smfetch")
+
+
+class UsageError(Exception):
+    """A problem with the command line or its files: exit code 2."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``smfetch``; returns the exit code."""
+    parser = _parser()
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "local-server":
+        return _local_server(rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    _configure_logging(args)
+    stderr = Console(stderr=True, quiet=args.quiet)
+    try:
+        if args.command == "describe":
+            return _run(_describe, args, stderr)
+        return _run(_demo, args, stderr)
+    except UsageError as exc:
+        print(f"smfetch {args.command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+# -- command line ----------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="smfetch",
         description="Describe SageMaker model packages in bulk with BatchDescribeModelPackage.",
+        epilog="Exit codes: 0 all described, 3 some failed, 2 usage or input error, "
+        "4 stopped early (credentials, permissions, deadline), 130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"smfetch {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    describe = commands.add_parser(
+        "describe",
+        help="describe the ARNs of a file (or stdin), one record per ARN",
+        description="Describe every ARN of ARN_FILE (one per line; '-' for stdin) and write "
+        "one record per distinct ARN.",
+    )
+    describe.add_argument("arn_file", metavar="ARN_FILE|-", help="file of ARNs, '-' for stdin")
+    _output_options(describe)
+    aws = describe.add_argument_group("AWS")
+    aws.add_argument("--region", help="AWS region (default: the standard chain)")
+    aws.add_argument("--profile", help="AWS profile (default: the standard chain)")
+    aws.add_argument("--endpoint-url", help="SageMaker endpoint, e.g. a local one")
+    _fetch_options(describe)
+    _display_options(describe)
+
+    demo = commands.add_parser(
+        "demo",
+        help="the main job on an embedded local SageMaker (needs smfetch[testing])",
+        description="Start a local SageMaker with a rate limit and some faults, seed it, and "
+        "describe its registry the way 'smfetch describe' would.",
+    )
+    demo.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("smfetch-demo.jsonl"),
+        help="where the records go (default: smfetch-demo.jsonl)",
+    )
+    demo.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    registry = demo.add_argument_group("registry")
+    registry.add_argument("--groups", type=int, default=40, help="model package groups")
+    registry.add_argument("--versions", type=int, default=100, help="versions per group")
+    registry.add_argument("--unknown", type=int, default=60, help="ARNs of missing packages")
+    registry.add_argument("--malformed", type=int, default=12, help="malformed ARNs")
+    registry.add_argument("--backend", choices=("moto", "synthetic"), default="moto")
+    server = demo.add_argument_group("server limit and faults")
+    server.add_argument("--rate", type=float, default=20.0, help="server limit, calls/s")
+    server.add_argument("--burst", type=int, default=5, help="token bucket capacity")
+    server.add_argument("--latency", type=float, default=0.03, help="seconds per answer")
+    server.add_argument("--jitter", type=float, default=0.02, help="up to this much more")
+    server.add_argument("--internal-error", type=float, default=0.02, help="P(HTTP 500)")
+    server.add_argument("--drop", type=float, default=0.01, help="P(dropped connection)")
+    server.add_argument("--omit", type=float, default=0.01, help="P(answer omits ARNs)")
+    _fetch_options(demo)
+    _display_options(demo)
+
     commands.add_parser(
         "local-server",
         add_help=False,
         help="run a local SageMaker for tests and demos (needs smfetch[testing]); see --help",
     )
-    args, rest = parser.parse_known_args(argv)
-    if args.command != "local-server":  # pragma: no cover - argparse allows no other
-        parser.error(f"unknown command {args.command!r}")
+    return parser
+
+
+def _output_options(parser: argparse.ArgumentParser) -> None:
+    output = parser.add_argument_group("output")
+    output.add_argument("-o", "--output", type=Path, help="output file (default: stdout)")
+    output.add_argument(
+        "--format",
+        choices=("jsonl", "csv"),
+        default="jsonl",
+        help="JSON Lines (default) or CSV with flattened audit columns",
+    )
+    output.add_argument(
+        "--resume",
+        action="store_true",
+        help="skip ARNs already recorded in --output and append the rest",
+    )
+
+
+def _fetch_options(parser: argparse.ArgumentParser) -> None:
+    fetch = parser.add_argument_group("fetching")
+    fetch.add_argument("--concurrency", type=int, default=16, help="calls in flight at most")
+    fetch.add_argument(
+        "--max-rate",
+        type=float,
+        metavar="CALLS_PER_S",
+        help="calls/s ceiling (default: find the server's limit)",
+    )
+    fetch.add_argument("--batch-size", type=int, default=100, help="ARNs per call, 1..100")
+    fetch.add_argument("--timeout", type=float, default=30.0, help="seconds per call")
+    fetch.add_argument("--max-attempts", type=int, default=8, help="calls per batch at most")
+    fetch.add_argument("--deadline", type=float, metavar="S", help="seconds for the whole run")
+
+
+def _display_options(parser: argparse.ArgumentParser) -> None:
+    display = parser.add_argument_group("display")
+    display.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar on stderr (default: when stderr is a terminal)",
+    )
+    display.add_argument("--log-format", choices=("console", "json"), default="console")
+    display.add_argument(
+        "--log-level", default="warning", choices=("debug", "info", "warning", "error")
+    )
+    display.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+
+def _configure_logging(args: argparse.Namespace) -> None:
+    level = logging.ERROR if args.quiet else getattr(logging, args.log_level.upper())
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if args.log_format == "json"
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        # Resolve stderr at each call: the progress bar redirects it while it runs.
+        logger_factory=lambda *_: structlog.PrintLogger(sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
+def _fetcher_settings(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "max_concurrency": args.concurrency,
+        "max_rate": args.max_rate,
+        "batch_size": args.batch_size,
+        "timeout": args.timeout,
+        "max_attempts": args.max_attempts,
+        "deadline": args.deadline,
+    }
+
+
+# -- running -----------------------------------------------------------------------
+
+
+def _run(
+    command: Callable[[argparse.Namespace, Console], Coroutine[Any, Any, int]],
+    args: argparse.Namespace,
+    stderr: Console,
+) -> int:
+    """Run a command's coroutine; SIGINT/SIGTERM cancel it and pick the exit code."""
+    received: list[int] = []
+    usage: list[UsageError] = []
+
+    async def guarded() -> int:
+        async with anyio.create_task_group() as group:
+            code: list[int] = []
+
+            async def watch_signals() -> None:
+                with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                    async for signum in signals:
+                        received.append(signum)
+                        group.cancel_scope.cancel()
+                        return
+
+            async def work() -> None:
+                try:
+                    code.append(await command(args, stderr))
+                except UsageError as exc:
+                    usage.append(exc)
+                group.cancel_scope.cancel()
+
+            group.start_soon(watch_signals)
+            group.start_soon(work)
+        if usage:
+            raise usage[0]
+        if received:
+            stderr.print("[yellow]interrupted: the output holds every record written so far")
+            return EXIT_TERMINATED if received[0] == signal.SIGTERM else EXIT_INTERRUPTED
+        return code[0]
+
+    return anyio.run(guarded)
+
+
+def _exit_code(report: JobReport) -> int:
+    if report.stopped is not None:
+        return EXIT_USAGE if isinstance(report.stopped, ConfigurationError) else EXIT_STOPPED
+    return EXIT_FAILURES if report.failed else EXIT_OK
+
+
+async def _describe(args: argparse.Namespace, stderr: Console) -> int:
+    fmt: Format = args.format
+    if not 1 <= args.batch_size <= 100:
+        raise UsageError(f"--batch-size must be 1..100, got {args.batch_size}")
+    with ExitStack() as files:
+        source, total = _open_input(args.arn_file, files)
+        out, recorded = _open_output(args.output, fmt, resume=args.resume, files=files)
+        try:
+            fetcher = ModelPackageFetcher(
+                region_name=args.region,
+                profile_name=args.profile,
+                endpoint_url=args.endpoint_url,
+                **_fetcher_settings(args),
+            )
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+        report = await _describe_into(
+            fetcher,
+            source,
+            out,
+            fmt,
+            recorded,
+            total=total,
+            header=out.tell() == 0 if args.resume else True,
+            progress=args.progress,
+            stderr=stderr,
+        )
+    print_summary(stderr, report)
+    if report.stopped is not None:
+        print(f"smfetch describe: {report.stopped}", file=sys.stderr)
+    return _exit_code(report)
+
+
+async def _describe_into(
+    fetcher: ModelPackageFetcher,
+    source: BinaryIO,
+    out: BinaryIO,
+    fmt: Format,
+    recorded: set[str],
+    *,
+    total: int | None,
+    header: bool,
+    progress: bool | None,
+    stderr: Console,
+) -> JobReport:
+    """The code path shared by describe and demo."""
+    writer = writer_for(fmt, out)
+    if header:
+        writer.header()
+    show = progress if progress is not None else stderr.is_terminal
+    report = JobReport()
+    with JobProgress(enabled=show and not stderr.quiet, total=total, console=stderr) as bar:
+        try:
+            async with fetcher:
+                await run_job(
+                    fetcher=fetcher,
+                    reader=ArnReader(source),
+                    writer=writer,
+                    recorded=recorded,
+                    progress=bar,
+                    report=report,
+                )
+        except ConfigurationError as exc:
+            report.stopped = exc
+        except BrokenPipeError:
+            report.stopped = RunStoppedError("the output was closed before the run finished")
+    return report
+
+
+def _open_input(name: str, files: ExitStack) -> tuple[BinaryIO, int | None]:
+    if name == "-":
+        return sys.stdin.buffer, None
+    path = Path(name)
+    if path.is_dir():
+        raise UsageError(f"{name} is a directory, not a file of ARNs")
+    try:
+        source: BinaryIO = files.enter_context(path.open("rb"))
+    except OSError as exc:
+        raise UsageError(f"cannot read {name}: {exc.strerror or exc}") from exc
+    total = count_lines(source) if path.is_file() else None
+    return source, total
+
+
+def _open_output(
+    path: Path | None, fmt: Format, *, resume: bool, files: ExitStack
+) -> tuple[BinaryIO, set[str]]:
+    if path is None:
+        if resume:
+            raise UsageError("--resume needs --output FILE: it reads the ARNs already there")
+        return sys.stdout.buffer, set()
+    if path.is_dir():
+        raise UsageError(f"{path} is a directory")
+    recorded: set[str] = set()
+    try:
+        if resume and path.exists():
+            try:
+                recorded = read_recorded_arns(path, fmt)
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise UsageError(str(exc)) from exc
+            return files.enter_context(path.open("ab")), recorded
+        return files.enter_context(path.open("wb")), recorded
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+async def _demo(args: argparse.Namespace, stderr: Console) -> int:
+    try:
+        from ._demo import run_demo  # noqa: PLC0415 - needs smfetch[testing]
+    except ImportError as exc:
+        raise UsageError(f"{exc}\nHINT: pip install 'smfetch[testing]'") from exc
+    return await run_demo(args, stderr)
+
+
+def _local_server(rest: list[str]) -> int:
     try:
         from .testing.__main__ import main as local_server  # noqa: PLC0415 - optional, slow
     except ImportError as exc:
-        print(
-            f"smfetch local-server: {exc}\nHINT: pip install 'smfetch[testing]'",
-            file=sys.stderr,
-        )
-        return 2
+        print(f"smfetch local-server: {exc}\nHINT: pip install 'smfetch[testing]'", file=sys.stderr)
+        return EXIT_USAGE
     return local_server(rest, prog="smfetch local-server")
 
 

@@ -1,0 +1,140 @@
+"""What a person watching a long run sees on stderr: a progress bar and a summary."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Self
+
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from rich.console import Console
+
+    from ._exceptions import RunStoppedError
+    from ._outcomes import FetchStats
+
+__all__ = ["JobProgress", "JobReport", "print_summary"]
+
+_REFRESH: float = 0.2
+
+
+@dataclass
+class JobReport:
+    """How a describe job went."""
+
+    described: int = 0
+    failures: Counter[str] = field(default_factory=Counter)
+    """Failed records by error code."""
+    resumed: int = 0
+    """ARNs skipped because the output already had them (``--resume``)."""
+    skipped_lines: int = 0
+    """Blank and comment lines."""
+    elapsed: float = 0.0
+    stats: FetchStats | None = None
+    stopped: RunStoppedError | None = None
+    """Why the run stopped early, if it did."""
+
+    @property
+    def failed(self) -> int:
+        """Failed records written."""
+        return sum(self.failures.values())
+
+
+class JobProgress:
+    """A rich progress bar on stderr, or nothing when it is off."""
+
+    def __init__(self, *, enabled: bool, total: int | None, console: Console) -> None:
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+        self._total = total
+        self._last = 0.0
+        self._started = time.monotonic()
+        if enabled:
+            self._progress = Progress(
+                TextColumn("[bold]describe"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[calls]:.1f} calls/s, limit {task.fields[rate]:.1f}"),
+                TextColumn("throttled {task.fields[throttled]}, failed {task.fields[failed]}"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=console,
+                transient=False,
+            )
+
+    def __enter__(self) -> Self:
+        if self._progress is not None:
+            self._progress.start()
+            self._task = self._progress.add_task(
+                "describe", total=self._total, calls=0.0, rate=0.0, throttled=0, failed=0
+            )
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def update(
+        self, done: int, report: JobReport, stats: FetchStats, *, force: bool = False
+    ) -> None:
+        """Show ``done`` lines accounted for; redraws at most five times a second."""
+        if self._progress is None or self._task is None:
+            return
+        now = time.monotonic()
+        if not force and now - self._last < _REFRESH:
+            return
+        self._last = now
+        elapsed = max(now - self._started, 1e-9)
+        self._progress.update(
+            self._task,
+            completed=done,
+            calls=stats.calls / elapsed,
+            rate=stats.rate,
+            throttled=stats.throttled,
+            failed=report.failed,
+        )
+
+
+def print_summary(console: Console, report: JobReport, *, title: str = "smfetch describe") -> None:
+    """The end-of-run table: outcomes, failures by code, calls, speed."""
+    stats = report.stats
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    table.add_row("described", f"{report.described:,}")
+    table.add_row("failed", f"{report.failed:,}")
+    for code, count in sorted(report.failures.items()):
+        table.add_row(f"  {code}", f"{count:,}")
+    if stats is not None:
+        table.add_row("duplicates skipped", f"{stats.duplicates:,}")
+    if report.resumed:
+        table.add_row("already in output (--resume)", f"{report.resumed:,}")
+    if stats is not None:
+        table.add_row("calls", f"{stats.calls:,}")
+        table.add_row("throttled", f"{stats.throttled:,}")
+        table.add_row("retries", f"{stats.retries:,}")
+    table.add_row("elapsed", f"{report.elapsed:.1f} s")
+    arns = report.described + report.failed
+    table.add_row("ARNs/s", f"{arns / report.elapsed:,.1f}" if report.elapsed > 0 else "-")
+    if report.stopped:
+        reason = str(report.stopped).split("\n", 1)[0]
+        table.add_row("[red]stopped early", f"[red]{reason}")
+    console.print(table)
