@@ -2,7 +2,7 @@
 """Set up the project-local virtual environment from the lock, then run a task.
 
     python3 scripts/dev.py test   # ruff, mypy and the whole test suite
-    python3 scripts/dev.py demo   # the main job on the embedded local SageMaker
+    python3 scripts/dev.py demo   # the main job (smfetch demo) on the embedded local SageMaker
 
 Needs only Python 3.11+. Creates ``.venv`` (or reuses it), installs the pinned
 uv into it with pip, and lets uv install exactly what ``uv.lock`` records.
@@ -65,11 +65,7 @@ def test(args: list[str]) -> int:
 
 def demo(args: list[str]) -> int:
     """Run the main job against the embedded local SageMaker."""
-    return subprocess.call(
-        [str(BIN / "python"), str(ROOT / "examples" / "describe_local.py"), *args],
-        cwd=ROOT,
-        env=_env(),
-    )
+    return subprocess.call([str(BIN / "smfetch"), "demo", *args], cwd=ROOT, env=_env())
 
 
 def run(command: list[str]) -> None:

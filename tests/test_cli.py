@@ -1,0 +1,323 @@
+"""The smfetch command in a subprocess against the local SageMaker."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from smfetch._records import CSV_COLUMNS
+from smfetch.testing import Faults
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from smfetch.testing import LocalSageMaker
+
+SMFETCH = [sys.executable, "-m", "smfetch._cli"]
+
+
+def _smfetch(
+    *args: str, stdin: bytes | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [*SMFETCH, *args], input=stdin, capture_output=True, timeout=timeout, check=False
+    )
+
+
+def _describe(
+    server: LocalSageMaker, *args: str, stdin: bytes | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    return _smfetch(
+        "describe", *args, "--endpoint-url", server.endpoint_url, "--region", server.region,
+        stdin=stdin,
+    )  # fmt: skip
+
+
+def _records(data: bytes) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in data.splitlines()]
+
+
+def _write_arns(path: Path, arns: list[str]) -> Path:
+    path.write_text("\n".join(arns) + "\n")
+    return path
+
+
+def test_records_follow_the_documented_format(
+    local_sagemaker: LocalSageMaker, tmp_path: Path
+) -> None:
+    """One JSON line per distinct ARN: described with the summary, failed with the error."""
+    arns = local_sagemaker.seed(groups=1, versions=3)
+    unknown = arns[0].replace("/1", "/77")
+    source = _write_arns(tmp_path / "arns.txt", ["# audit", "", f"  {arns[0]}  ", *arns, unknown])
+
+    result = _describe(local_sagemaker, str(source))
+
+    assert result.returncode == 3, result.stderr.decode()
+    records = {record["arn"]: record for record in _records(result.stdout)}
+    assert len(_records(result.stdout)) == len(records) == 4
+    described = records[arns[0]]
+    assert list(described) == ["arn", "status", "summary"]
+    assert described["status"] == "described"
+    summary = described["summary"]
+    assert summary["ModelPackageArn"] == arns[0]
+    created = datetime.fromisoformat(summary["CreationTime"])
+    assert created.utcoffset() is not None
+    expected = local_sagemaker.catalogue.summary(0, 1)
+    assert created == expected["CreationTime"]
+    assert summary["InferenceSpecification"] == expected["InferenceSpecification"]
+    assert records[unknown] == {
+        "arn": unknown,
+        "status": "failed",
+        "error": {
+            "code": "ResourceNotFound",
+            "message": f"Model package {unknown} does not exist.",
+            "attempts": 1,
+        },
+    }
+
+
+def test_all_described_exits_0(local_sagemaker: LocalSageMaker, tmp_path: Path) -> None:
+    """A run where every ARN is described exits 0 and prints a summary on stderr."""
+    arns = local_sagemaker.seed(groups=2, versions=60)
+    source = _write_arns(tmp_path / "arns.txt", arns)
+
+    result = _describe(local_sagemaker, str(source), "-o", str(tmp_path / "out.jsonl"))
+
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout == b""
+    assert len(_records((tmp_path / "out.jsonl").read_bytes())) == 120
+    assert "described" in result.stderr.decode()
+
+
+def test_csv_has_the_audit_columns(local_sagemaker: LocalSageMaker, tmp_path: Path) -> None:
+    """--format csv writes a header and one flattened row per ARN."""
+    arns = local_sagemaker.seed(groups=1, versions=2)
+    source = _write_arns(tmp_path / "arns.txt", [*arns, "nonsense"])
+
+    result = _describe(local_sagemaker, str(source), "--format", "csv")
+
+    rows = list(csv.DictReader(io.StringIO(result.stdout.decode())))
+    assert tuple(csv.reader(io.StringIO(result.stdout.decode())).__next__()) == CSV_COLUMNS
+    by_arn = {row["arn"]: row for row in rows}
+    expected = local_sagemaker.catalogue.summary(0, 1)
+    container = expected["InferenceSpecification"]["Containers"][0]
+    assert by_arn[arns[0]] == {
+        "arn": arns[0],
+        "status": "described",
+        "group": "churn-0000",
+        "version": "1",
+        "approval_status": expected["ModelApprovalStatus"],
+        "package_status": "Completed",
+        "creation_time": expected["CreationTime"].isoformat(),
+        "image": container["Image"],
+        "model_data_url": container.get("ModelDataUrl")
+        or container["ModelDataSource"]["S3DataSource"]["S3Uri"],
+        "error_code": "",
+        "error_message": "",
+    }
+    assert by_arn["nonsense"]["status"] == "failed"
+    assert by_arn["nonsense"]["error_code"] == "InvalidArn"
+    assert result.returncode == 3
+
+
+def test_arns_can_come_from_stdin(local_sagemaker: LocalSageMaker) -> None:
+    """'-' reads ARNs from standard input."""
+    arns = local_sagemaker.seed(groups=1, versions=5)
+
+    result = _describe(local_sagemaker, "-", stdin="\n".join(arns).encode())
+
+    assert result.returncode == 0, result.stderr.decode()
+    assert sorted(record["arn"] for record in _records(result.stdout)) == sorted(arns)
+
+
+def test_torn_input_lines_become_failed_records(
+    local_sagemaker: LocalSageMaker, tmp_path: Path
+) -> None:
+    """Undecodable and overlong lines fail with their line number; the rest is described."""
+    arns = local_sagemaker.seed(groups=1, versions=3)
+    data = (
+        arns[0].encode() + b"\n"
+        + b"arn:aws:sagemaker:us-east-1:123456789012:model-package/caf\xe9/1\n"
+        + b"x" * 200_000 + b"\n"
+        + arns[1].encode() + b"\r\n"
+        + arns[2].encode()  # no final newline
+    )  # fmt: skip
+    source = tmp_path / "arns.txt"
+    source.write_bytes(data)
+
+    result = _describe(local_sagemaker, str(source))
+
+    records = _records(result.stdout)
+    by_status: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        by_status.setdefault(record["status"], []).append(record)
+    assert sorted(r["arn"] for r in by_status["described"]) == sorted(arns)
+    errors = sorted(r["error"]["message"] for r in by_status["failed"])
+    assert len(records) == 5
+    assert errors[0].startswith("line 2 is not valid UTF-8")
+    assert errors[1].startswith("line 3 is longer than")
+    assert {r["error"]["code"] for r in by_status["failed"]} == {"InvalidInput"}
+    assert result.returncode == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["describe", "/no/such/file"], "cannot read", id="missing-file"),
+        pytest.param(["describe", "/"], "is a directory", id="directory"),
+        pytest.param(["describe", "-", "--resume"], "--resume needs --output", id="resume-stdout"),
+        pytest.param(["describe", "-", "--batch-size", "101"], "--batch-size", id="batch-size"),
+        pytest.param(["describe", "-", "--no-such-option"], "unrecognized", id="unknown-option"),
+        pytest.param(["describe"], "required", id="no-input"),
+    ],
+)
+def test_usage_and_input_errors_exit_2(args: list[str], message: str) -> None:
+    """Bad command lines and unreadable inputs exit 2 with a message, no traceback."""
+    result = _smfetch(*args, stdin=b"")
+    assert result.returncode == 2
+    assert message in result.stderr.decode()
+    assert b"Traceback" not in result.stderr
+
+
+def test_rejected_credentials_exit_4_with_a_hint(
+    local_sagemaker: LocalSageMaker, tmp_path: Path
+) -> None:
+    """Expired credentials stop the run at once: exit 4 and a HINT on stderr."""
+    arns = local_sagemaker.seed(groups=5, versions=100)
+    local_sagemaker.faults = Faults(reject_with="ExpiredTokenException")
+    source = _write_arns(tmp_path / "arns.txt", arns)
+
+    result = _describe(local_sagemaker, str(source), "--concurrency", "4")
+
+    assert result.returncode == 4
+    assert "ExpiredTokenException" in result.stderr.decode()
+    assert "HINT:" in result.stderr.decode()
+    assert b"Traceback" not in result.stderr
+    assert local_sagemaker.counters.calls <= 4
+
+
+def test_logs_go_to_stderr_never_to_the_data(
+    local_sagemaker: LocalSageMaker, tmp_path: Path
+) -> None:
+    """At debug level with JSON logs, stdout holds only records and stderr only logs."""
+    arns = local_sagemaker.seed(groups=1, versions=5)
+    source = _write_arns(tmp_path / "arns.txt", arns)
+
+    result = _describe(
+        local_sagemaker, str(source), "--log-level", "debug", "--log-format", "json", "--quiet"
+    )
+
+    assert all(record["status"] == "described" for record in _records(result.stdout))
+    events = [json.loads(line)["event"] for line in result.stderr.decode().splitlines()]
+    assert result.returncode == 0
+    assert events == []  # --quiet: errors only
+
+
+def test_json_logs_are_one_object_per_line(local_sagemaker: LocalSageMaker, tmp_path: Path) -> None:
+    """--log-format json writes one JSON event per stderr line."""
+    arns = local_sagemaker.seed(groups=1, versions=5)
+    source = _write_arns(tmp_path / "arns.txt", arns)
+
+    result = _describe(
+        local_sagemaker, str(source), "--log-level", "debug", "--log-format", "json",
+        "-o", str(tmp_path / "out.jsonl"),
+    )  # fmt: skip
+
+    log_lines = [line for line in result.stderr.decode().splitlines() if line.startswith("{")]
+    events = {json.loads(line)["event"] for line in log_lines}
+    assert {"smfetch.batch_sent", "smfetch.run_finished"} <= events
+
+
+def _start(server: LocalSageMaker, *args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [*SMFETCH, "describe", *args, "--endpoint-url", server.endpoint_url,
+         "--region", server.region, "--quiet"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def _wait_for_records(path: Path, count: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and process.poll() is None:
+        if path.exists() and path.read_bytes().count(b"\n") >= count:
+            return
+        time.sleep(0.02)
+
+
+@pytest.mark.timeout(180)
+def test_sigkill_then_resume_records_every_arn_exactly_once(
+    local_sagemaker: LocalSageMaker, tmp_path: Path
+) -> None:
+    """Killed with SIGKILL twice mid-run, resumed runs end with each ARN once in the output."""
+    arns = local_sagemaker.seed(groups=30, versions=100)
+    unknown = [arn.replace("/1", "/500") for arn in arns[::100]]
+    source = _write_arns(tmp_path / "arns.txt", [*arns, *unknown, "bad-1", arns[5]])
+    out = tmp_path / "out.jsonl"
+    local_sagemaker.faults = Faults(latency=0.05, jitter=0.05)
+
+    for kill_after in (300, 1500):
+        process = _start(local_sagemaker, str(source), "-o", str(out), "--resume",
+                         "--concurrency", "2", "--max-rate", "8")  # fmt: skip
+        _wait_for_records(out, kill_after, process)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        assert process.returncode == -signal.SIGKILL
+    with out.open("ab") as torn:  # a write cut in half, as a kill can leave
+        torn.write(b'{"arn": "arn:aws:sagemaker:us-east-1:1234')
+
+    result = _describe(local_sagemaker, str(source), "-o", str(out), "--resume")
+
+    records = _records(out.read_bytes())
+    seen = [record["arn"] for record in records]
+    assert result.returncode == 3, result.stderr.decode()
+    assert len(seen) == len(set(seen))
+    assert set(seen) == {*arns, *unknown, "bad-1"}
+    assert all(r["status"] == "described" for r in records if r["arn"] in set(arns))
+
+
+def test_sigint_stops_promptly_with_valid_output(
+    local_sagemaker: LocalSageMaker, tmp_path: Path
+) -> None:
+    """Ctrl-C exits 130 and leaves only whole records."""
+    arns = local_sagemaker.seed(groups=20, versions=100)
+    source = _write_arns(tmp_path / "arns.txt", arns)
+    out = tmp_path / "out.jsonl"
+    local_sagemaker.faults = Faults(latency=0.2)
+    process = _start(local_sagemaker, str(source), "-o", str(out), "--max-rate", "5")
+    _wait_for_records(out, 100, process)
+
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=10)
+
+    assert process.returncode == 130
+    data = out.read_bytes()
+    assert data.endswith(b"\n")
+    assert 100 <= len(_records(data)) < 2000
+
+
+def test_demo_runs_the_main_job(tmp_path: Path) -> None:
+    """The demo describes a seeded registry into the file it names."""
+    out = tmp_path / "demo.jsonl"
+
+    result = _smfetch(
+        "demo", "--groups", "3", "--versions", "20", "--unknown", "4", "--malformed", "2",
+        "--rate", "50", "-o", str(out), timeout=120,
+    )  # fmt: skip
+
+    records = _records(out.read_bytes())
+    statuses = {record["status"] for record in records}
+    assert result.returncode == 3, result.stderr.decode()
+    assert len(records) == 66
+    assert statuses == {"described", "failed"}
+    stderr = result.stderr.decode()
+    assert "calls/s achieved" in stderr
+    assert str(out) in stderr
