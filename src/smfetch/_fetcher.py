@@ -80,27 +80,12 @@ class _CallFailedError(Exception):
 
 
 @dataclass
-class _Counts:
-    calls: int = 0
-    throttled: int = 0
-    retries: int = 0
-    described: int = 0
-    failed: int = 0
-    duplicates: int = 0
-    invalid: int = 0
-    splits: int = 0
-    rerequested: int = 0
-    in_flight: int = 0
-    max_in_flight: int = 0
-
-
-@dataclass
 class _Run:
     """One call of :meth:`ModelPackageFetcher.stream`."""
 
     scope: anyio.CancelScope
     deadline: float | None
-    counts: _Counts = field(default_factory=_Counts)
+    counts: Counter[str] = field(default_factory=Counter)
     """This run's own counts (the fetcher's add up every run)."""
     error: BaseException | None = None
     abandoned: bool = False
@@ -193,7 +178,8 @@ class ModelPackageFetcher:
         self.deadline = deadline
         self.validate_arns = validate_arns
         self.limiter = limiter if limiter is not None else AdaptiveRateLimiter(max_rate=max_rate)
-        self._counts = _Counts()
+        self._counts: Counter[str] = Counter()
+        """Every run's counts, by ``FetchStats`` field name."""
         self._stack: AsyncExitStack | None = None
         self._task_group: TaskGroup | None = None
 
@@ -266,21 +252,7 @@ class ModelPackageFetcher:
     @property
     def stats(self) -> FetchStats:
         """Counts so far, over every run of this fetcher, and the limiter's rate."""
-        counts = self._counts
-        return FetchStats(
-            calls=counts.calls,
-            throttled=counts.throttled,
-            retries=counts.retries,
-            described=counts.described,
-            failed=counts.failed,
-            duplicates=counts.duplicates,
-            invalid=counts.invalid,
-            splits=counts.splits,
-            rerequested=counts.rerequested,
-            in_flight=counts.in_flight,
-            max_in_flight=counts.max_in_flight,
-            rate=self.limiter.rate,
-        )
+        return FetchStats(**self._counts, rate=self.limiter.rate)
 
     async def stream(
         self, arns: Iterable[str] | AsyncIterable[str]
@@ -385,12 +357,12 @@ class ModelPackageFetcher:
         counts = run.counts
         _log.info(
             "smfetch.run_finished",
-            described=counts.described,
-            failed=counts.failed,
-            duplicates=counts.duplicates,
-            calls=counts.calls,
-            throttled=counts.throttled,
-            retries=counts.retries,
+            described=counts["described"],
+            failed=counts["failed"],
+            duplicates=counts["duplicates"],
+            calls=counts["calls"],
+            throttled=counts["throttled"],
+            retries=counts["retries"],
             rate=round(self.limiter.rate, 2),
             elapsed=round(time.monotonic() - started, 3),
             stopped=type(run.error).__name__ if run.error is not None else None,
@@ -553,8 +525,8 @@ class ModelPackageFetcher:
         self._bump(run, "calls")
         self._bump(run, "retries", retry)
         counts = self._counts
-        counts.in_flight += 1
-        counts.max_in_flight = max(counts.max_in_flight, counts.in_flight)
+        counts["in_flight"] += 1
+        counts["max_in_flight"] = max(counts["max_in_flight"], counts["in_flight"])
         attempts.update(part)
         _log.debug("smfetch.batch_sent", batch=batch_id, arns=len(part), retry=retry)
         try:
@@ -577,7 +549,7 @@ class ModelPackageFetcher:
                 raise RetryableCallError(error) from exc
             raise _CallFailedError(error) from exc
         finally:
-            counts.in_flight -= 1
+            counts["in_flight"] -= 1
         self.limiter.on_success()
         _log.debug("smfetch.batch_finished", batch=batch_id, rate=round(self.limiter.rate, 2))
         return response
@@ -590,8 +562,8 @@ class ModelPackageFetcher:
 
     def _bump(self, run: _Run, name: str, amount: int = 1) -> None:
         """Add to a count of this run and of the fetcher."""
-        for counts in (run.counts, self._counts):
-            setattr(counts, name, getattr(counts, name) + amount)
+        run.counts[name] += amount
+        self._counts[name] += amount
 
 
 async def _iterate(arns: Iterable[str] | AsyncIterable[str]) -> AsyncIterator[object]:
