@@ -43,6 +43,7 @@ import smfetch
                 "FaultCounters",
                 "Faults",
                 "LocalSageMaker",
+                "ServerControl",
                 "set_testing",
             ],
             id="smfetch.testing",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import urllib.error
 import time
 from typing import Any
 
@@ -10,7 +11,7 @@ import anyio
 import pytest
 from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
 
-from smfetch.testing import Faults, LocalSageMaker
+from smfetch.testing import Faults, LocalSageMaker, ServerControl
 from smfetch.testing._faults import _TokenBucket
 from tests.conftest import raw_client
 
@@ -248,3 +249,36 @@ def test_nonsense_settings_are_refused(settings: dict[str, float]) -> None:
     """Faults that cannot be applied are a ValueError naming the setting."""
     with pytest.raises(ValueError, match=next(iter(settings))):
         Faults(**settings)  # type: ignore[arg-type]
+
+
+async def test_the_control_api_reads_counters_and_changes_faults(
+    synthetic_sagemaker: LocalSageMaker, synthetic_client: Any
+) -> None:
+    """Another process can read counters and a per-second timeline, and set faults, over HTTP."""
+    arns = synthetic_sagemaker.seed(groups=1, versions=1)
+    control = ServerControl(synthetic_sagemaker.endpoint_url)
+    await _describe(synthetic_client, arns)
+
+    await anyio.to_thread.run_sync(control.set_faults, Faults(rate=1, burst=1))
+    await _describe(synthetic_client, arns)
+    with pytest.raises(ClientError):
+        await _describe(synthetic_client, arns)
+    counters = await anyio.to_thread.run_sync(control.counters)
+    timeline = await anyio.to_thread.run_sync(control.timeline)
+    await anyio.to_thread.run_sync(control.reset)
+
+    assert synthetic_sagemaker.faults == Faults(rate=1, burst=1)
+    assert (counters.calls, counters.throttled) == (3, 1)
+    assert sum(calls for _, calls, _ in timeline) == 3
+    assert sum(throttled for _, _, throttled in timeline) == 1
+    assert synthetic_sagemaker.counters.calls == 0
+
+
+def test_the_control_api_refuses_bad_faults(synthetic_sagemaker: LocalSageMaker) -> None:
+    """Nonsense fault settings over HTTP are a 400 with the reason; the faults stay."""
+    control = ServerControl(synthetic_sagemaker.endpoint_url)
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        control._call("PUT", "faults", {"drop": 7})
+    assert caught.value.code == 400
+    caught.value.close()
+    assert synthetic_sagemaker.faults == Faults()

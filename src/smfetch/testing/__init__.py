@@ -13,6 +13,7 @@ from smfetch._retry import set_testing as set_testing
 from ._catalogue import Catalogue as Catalogue
 from ._faults import FaultCounters as FaultCounters
 from ._faults import Faults as Faults
+from ._faults import ServerControl as ServerControl
 from ._server import Backend as Backend
 from ._server import Credentials as Credentials
 from ._server import LocalSageMaker as LocalSageMaker
@@ -24,5 +25,6 @@ __all__ = [
     "FaultCounters",
     "Faults",
     "LocalSageMaker",
+    "ServerControl",
     "set_testing",
 ]

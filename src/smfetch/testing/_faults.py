@@ -25,9 +25,11 @@ if TYPE_CHECKING:
 
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-__all__ = ["FaultCounters", "FaultLayer", "Faults"]
+__all__ = ["CONTROL_PREFIX", "FaultCounters", "FaultLayer", "Faults", "ServerControl"]
 
 _SAGEMAKER_TARGET_PREFIX: Final = "SageMaker."
+#: Path prefix of the control API (see ``FaultLayer._control``).
+CONTROL_PREFIX: Final = "/_smfetch/"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -166,6 +168,8 @@ class FaultLayer:
         self._bucket: _TokenBucket | None = None
         self._counts: dict[str, float] = {}
         self._generation = 0
+        self._started = time.monotonic()
+        self._timeline: dict[int, list[int]] = {}
         self.reset(faults)
 
     @property
@@ -202,8 +206,16 @@ class FaultLayer:
                 (field.name for field in dataclasses.fields(FaultCounters)), 0
             )
             self._generation += 1
+            self._started = time.monotonic()
+            self._timeline = {}
             woken, self._woken = self._woken, threading.Event()
         woken.set()
+
+    @property
+    def timeline(self) -> list[tuple[int, int, int]]:
+        """``(second, calls, throttled)`` for each second since the last reset with calls."""
+        with self._lock:
+            return [(second, *counts) for second, counts in sorted(self._timeline.items())]  # type: ignore[misc]
 
     def close(self) -> None:
         """Cut off every call sleeping in latency or a stall, so the server can stop."""
@@ -222,6 +234,8 @@ class FaultLayer:
         if self._account_id is not None:
             # moto keeps one registry per account; this header picks ours.
             environ["HTTP_X_MOTO_ACCOUNT_ID"] = self._account_id
+        if environ.get("PATH_INFO", "").startswith(CONTROL_PREFIX):
+            return self._control(environ, start_response)
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if not target.startswith(_SAGEMAKER_TARGET_PREFIX):
             return self._app(environ, start_response)
@@ -249,7 +263,11 @@ class FaultLayer:
             counts["arns"] += arn_count
             counts["in_flight"] += 1
             counts["max_in_flight"] = max(counts["max_in_flight"], counts["in_flight"])
-            throttle = self._bucket is not None and not self._bucket.take(time.monotonic())
+            now = time.monotonic()
+            throttle = self._bucket is not None and not self._bucket.take(now)
+            second = self._timeline.setdefault(int(now - self._started), [0, 0])
+            second[0] += 1
+            second[1] += throttle
             delay = faults.latency + faults.jitter * draw()
             counts["delay_seconds"] += delay
             drop = draw() < faults.drop
@@ -273,6 +291,37 @@ class FaultLayer:
             ):
                 counts[counter] += flag
             return plan
+
+    def _control(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
+        """The control API, for a server in another process (benchmarks).
+
+        ``GET /_smfetch/counters`` -> counters and timeline; ``PUT /_smfetch/faults``
+        with a JSON object of :class:`Faults` fields; ``POST /_smfetch/reset``
+        zeroes the counters and the timeline.
+        """
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
+        status, document = "200 OK", {}
+        if (method, path) == ("GET", CONTROL_PREFIX + "counters"):
+            document = {
+                "counters": dataclasses.asdict(self.counters),
+                "timeline": self.timeline,
+                "faults": dataclasses.asdict(self.faults),
+            }
+        elif (method, path) == ("PUT", CONTROL_PREFIX + "faults"):
+            try:
+                self.faults = Faults(**json.loads(_read_body(environ)))
+                document = dataclasses.asdict(self.faults)
+            except (TypeError, ValueError) as exc:
+                status, document = "400 Bad Request", {"error": str(exc)}
+        elif (method, path) == ("POST", CONTROL_PREFIX + "reset"):
+            self.reset(self.faults)
+        else:
+            status, document = "404 Not Found", {"error": f"no control endpoint {method} {path}"}
+        payload = json.dumps(document).encode()
+        start_response(
+            status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
+        )
+        return [payload]
 
     def _answer(  # noqa: PLR0911 - one return per fault reads best
         self, environ: WSGIEnvironment, plan: _Plan, arns: list[str]
@@ -367,3 +416,40 @@ def _call(app: WSGIApplication, environ: WSGIEnvironment) -> _Response:
         if close is not None:
             close()
     return captured["status"], list(captured["headers"]), payload
+
+
+class ServerControl:
+    """Read the counters of, and change the faults of, a local SageMaker in another process.
+
+    Args:
+        endpoint_url: The server's ``http://127.0.0.1:PORT``.
+    """
+
+    def __init__(self, endpoint_url: str) -> None:
+        self.endpoint_url = endpoint_url.rstrip("/")
+
+    def _call(self, method: str, name: str, document: object = None) -> Any:
+        import urllib.request  # noqa: PLC0415 - only for out-of-process servers
+
+        data = None if document is None else json.dumps(document).encode()
+        request = urllib.request.Request(  # noqa: S310 - a URL the caller gave, on loopback
+            f"{self.endpoint_url}{CONTROL_PREFIX}{name}", data=data, method=method
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return json.loads(response.read())
+
+    def counters(self) -> FaultCounters:
+        """The server's counters."""
+        return FaultCounters(**self._call("GET", "counters")["counters"])
+
+    def timeline(self) -> list[tuple[int, int, int]]:
+        """``(second, calls, throttled)`` per second since the last reset."""
+        return [tuple(row) for row in self._call("GET", "counters")["timeline"]]
+
+    def set_faults(self, faults: Faults) -> None:
+        """Put ``faults`` in force on the server."""
+        self._call("PUT", "faults", dataclasses.asdict(faults))
+
+    def reset(self) -> None:
+        """Zero the server's counters and timeline (the registry stays)."""
+        self._call("POST", "reset", {})

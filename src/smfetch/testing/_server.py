@@ -237,6 +237,11 @@ class LocalSageMaker:
         """What the server saw and did since the last reset."""
         return self._running_layer().counters
 
+    @property
+    def timeline(self) -> list[tuple[int, int, int]]:
+        """``(second, calls, throttled)`` for each second since the last reset with calls."""
+        return self._running_layer().timeline
+
     def reset(self) -> None:
         """Empty the registry, restore the initial faults and zero the counters."""
         self._catalogue = Catalogue(self.account_id, self.region)
