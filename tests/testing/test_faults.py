@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import socket
-import urllib.error
 import time
+import urllib.error
 from typing import Any
 
 import anyio
