@@ -91,7 +91,7 @@ def test_unknown_4xx_codes_are_terminal() -> None:
         ),
         pytest.param(
             boto.EndpointConnectionError(endpoint_url="http://x"),
-            ErrorKind.TRANSIENT,
+            ErrorKind.UNREACHABLE,
             id="endpoint-connection",
         ),
         pytest.param(
@@ -99,9 +99,10 @@ def test_unknown_4xx_codes_are_terminal() -> None:
         ),
         pytest.param(
             boto.ConnectTimeoutError(endpoint_url="http://x"),
-            ErrorKind.TRANSIENT,
+            ErrorKind.UNREACHABLE,
             id="connect-timeout",
         ),
+        pytest.param(ConnectionRefusedError(), ErrorKind.UNREACHABLE, id="refused"),
         pytest.param(ResponseParserError("torn"), ErrorKind.TRANSIENT, id="garbled-body"),
         pytest.param(aiohttp.ServerDisconnectedError(), ErrorKind.TRANSIENT, id="aiohttp"),
         pytest.param(ConnectionResetError(), ErrorKind.TRANSIENT, id="reset"),

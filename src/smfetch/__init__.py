@@ -8,6 +8,7 @@ from ._exceptions import AccessDeniedError as AccessDeniedError
 from ._exceptions import ConfigurationError as ConfigurationError
 from ._exceptions import CredentialsError as CredentialsError
 from ._exceptions import DeadlineExceededError as DeadlineExceededError
+from ._exceptions import EndpointUnreachableError as EndpointUnreachableError
 from ._exceptions import RunStoppedError as RunStoppedError
 from ._exceptions import SmfetchError as SmfetchError
 from ._fetcher import DescribeAllResult as DescribeAllResult
@@ -17,6 +18,7 @@ from ._outcomes import Described as Described
 from ._outcomes import Failed as Failed
 from ._outcomes import FetchStats as FetchStats
 from ._outcomes import Outcome as Outcome
+from ._redact import mask_secrets as mask_secrets
 
 __version__: str = _version("smfetch")
 
@@ -28,6 +30,7 @@ __all__ = [
     "DeadlineExceededError",
     "DescribeAllResult",
     "Described",
+    "EndpointUnreachableError",
     "Failed",
     "FetchStats",
     "ModelPackageFetcher",
@@ -35,4 +38,5 @@ __all__ = [
     "RunStoppedError",
     "SmfetchError",
     "__version__",
+    "mask_secrets",
 ]

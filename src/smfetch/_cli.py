@@ -26,6 +26,7 @@ from ._input import ArnReader, count_lines
 from ._job import run_job
 from ._progress import JobProgress, JobReport, print_summary
 from ._records import Format, read_recorded_arns, writer_for
+from ._redact import RedactingFilter, mask_secrets, mask_text
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine, Sequence
@@ -178,8 +179,30 @@ def _display_options(parser: argparse.ArgumentParser) -> None:
     display.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A handler on whatever ``sys.stderr`` is now (the progress bar redirects it)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def _configure_logging(args: argparse.Namespace) -> None:
+    """Configure structlog for smfetch's events and stdlib logging for libraries, both masked."""
     level = logging.ERROR if args.quiet else getattr(logging, args.log_level.upper())
+    handler = _StderrHandler()
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(logging.Formatter("%(asctime)s [%(levelname)s] %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # botocore's DEBUG output holds signed request headers: never print it.
+    for noisy in ("botocore", "aiobotocore", "urllib3", "aiohttp"):
+        logging.getLogger(noisy).setLevel(max(level, logging.INFO))
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if args.log_format == "json"
@@ -189,6 +212,7 @@ def _configure_logging(args: argparse.Namespace) -> None:
         processors=[
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            mask_secrets,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
@@ -286,7 +310,7 @@ async def _describe(args: argparse.Namespace, stderr: Console) -> int:
         )
     print_summary(stderr, report)
     if report.stopped is not None:
-        print(f"smfetch describe: {report.stopped}", file=sys.stderr)
+        print(f"smfetch describe: {mask_text(str(report.stopped))}", file=sys.stderr)
     return _exit_code(report)
 
 

@@ -8,6 +8,7 @@ stop a whole run. A failure of one ARN is data: a ``Failed`` outcome.
           ├── CredentialsError      credentials missing, rejected or expired
           ├── AccessDeniedError     the identity may not describe model packages
           ├── ConfigurationError    no region, unknown profile, bad AWS config
+          ├── EndpointUnreachableError  the service could not be reached, retries included
           └── DeadlineExceededError the run's deadline passed
 
 Every error a call can raise goes through :func:`classify_error`, which sorts
@@ -31,6 +32,7 @@ __all__ = [
     "ConfigurationError",
     "CredentialsError",
     "DeadlineExceededError",
+    "EndpointUnreachableError",
     "ErrorKind",
     "RunStoppedError",
     "SmfetchError",
@@ -68,6 +70,14 @@ class ConfigurationError(RunStoppedError):
     """The AWS configuration cannot make a working client (region, profile, ...)."""
 
 
+class EndpointUnreachableError(RunStoppedError):
+    """No connection to the service could be made, through every retry.
+
+    The run stops rather than failing ARNs: an unreachable endpoint says
+    nothing about the packages, and a later (resumed) run can describe them.
+    """
+
+
 class DeadlineExceededError(RunStoppedError):
     """The run's overall deadline passed."""
 
@@ -79,6 +89,8 @@ class ErrorKind(enum.Enum):
     """Slow down (feed the limiter) and retry."""
     TRANSIENT = "transient"
     """Server or network trouble: retry with backoff."""
+    UNREACHABLE = "unreachable"
+    """No connection could be made: retry with backoff; stop the run when retries run out."""
     INVALID_REQUEST = "invalid_request"
     """The service rejected the whole call's input: split the batch to find why."""
     TERMINAL = "terminal"
@@ -93,7 +105,7 @@ class ErrorKind(enum.Enum):
     @property
     def retryable(self) -> bool:
         """Whether another attempt may succeed."""
-        return self in (ErrorKind.THROTTLED, ErrorKind.TRANSIENT)
+        return self in (ErrorKind.THROTTLED, ErrorKind.TRANSIENT, ErrorKind.UNREACHABLE)
 
     @property
     def stops_run(self) -> bool:
@@ -145,6 +157,11 @@ _CONFIGURATION_EXCEPTIONS: Final = (
     boto.EndpointResolutionError,
     boto.InvalidRegionError,
 )
+_UNREACHABLE_EXCEPTIONS: Final = (
+    boto.EndpointConnectionError,  # refused, DNS failure, no route
+    boto.ConnectTimeoutError,
+    ConnectionRefusedError,
+)
 _TRANSIENT_EXCEPTIONS: Final = (
     boto.ConnectionError,  # EndpointConnectionError, ConnectTimeoutError, SSLError, ...
     boto.HTTPClientError,  # ConnectionClosedError, ReadTimeoutError, ResponseStreamingError
@@ -164,6 +181,10 @@ _HINTS: Final = {
     ErrorKind.ACCESS_DENIED: (
         "HINT: the identity needs the IAM permission sagemaker:BatchDescribeModelPackage "
         "on these model packages (and KMS or SCP rules must allow it)."
+    ),
+    ErrorKind.UNREACHABLE: (
+        "HINT: check the endpoint (--endpoint-url, AWS_ENDPOINT_URL_SAGEMAKER), the network "
+        "and proxies; records written so far are valid, resume with --resume."
     ),
     ErrorKind.CONFIGURATION: (
         "HINT: pass a region (region_name / --region, or AWS_DEFAULT_REGION) and an existing "
@@ -188,6 +209,7 @@ class ClassifiedError:
             ErrorKind.CREDENTIALS: CredentialsError,
             ErrorKind.ACCESS_DENIED: AccessDeniedError,
             ErrorKind.CONFIGURATION: ConfigurationError,
+            ErrorKind.UNREACHABLE: EndpointUnreachableError,
         }.get(self.kind, RunStoppedError)
         hint = _HINTS.get(self.kind, "")
         return cls(f"{self.code}: {self.message}\n{hint}".rstrip(), code=self.code)
@@ -229,6 +251,7 @@ def classify_error(exc: BaseException) -> ClassifiedError:
     for exceptions, kind in (
         (_CREDENTIAL_EXCEPTIONS, ErrorKind.CREDENTIALS),
         (_CONFIGURATION_EXCEPTIONS, ErrorKind.CONFIGURATION),
+        (_UNREACHABLE_EXCEPTIONS, ErrorKind.UNREACHABLE),
         (_TRANSIENT_EXCEPTIONS, ErrorKind.TRANSIENT),
     ):
         if isinstance(exc, exceptions):

@@ -512,6 +512,8 @@ class ModelPackageFetcher:
                     retry = attempt.retry_state.attempt_number > 1
                     return await self._attempt(batch_id, part, attempts, run, retry=retry)
         except RetryableCallError as exc:
+            if exc.classified.kind is ErrorKind.UNREACHABLE:
+                raise exc.classified.stop_error() from exc
             raise _CallFailedError(exc.classified) from exc
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
 

@@ -1,0 +1,279 @@
+"""Child processes: the local SageMaker server, and peers measured with ``os.wait4``."""
+
+from __future__ import annotations
+
+import ctypes
+import dataclasses
+import math
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Self
+
+from smfetch.testing import ServerControl
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from pathlib import Path
+    from types import TracebackType
+
+    from benchmarks._scenarios import Scenario
+
+_PR_SET_PDEATHSIG = 1
+_POLL_SECONDS = 0.01
+_STOP_GRACE_SECONDS = 5.0
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGTERM if the harness dies (Linux only)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
+def clean_environment(extra: dict[str, str]) -> dict[str, str]:
+    """This environment without real AWS settings, plus ``extra``."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    environment.update(
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    environment.update(extra)
+    return environment
+
+
+def _stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    """Signal a child, then kill it if it has not gone after a grace period."""
+    if process.poll() is not None:
+        return
+    process.send_signal(sig)
+    try:
+        process.wait(_STOP_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+class ServerProcess:
+    """``python -m smfetch.testing --backend synthetic ...`` for one scenario."""
+
+    def __init__(self, scenario: Scenario, log: Path) -> None:
+        self.scenario = scenario
+        self._log = log
+        self._process: subprocess.Popen[bytes] | None = None
+        self.environment: dict[str, str] = {}
+        self.control: ServerControl | None = None
+
+    def command(self) -> list[str]:
+        """The server's command line, from the scenario's faults."""
+        faults = self.scenario.faults
+        command = [
+            sys.executable, "-m", "smfetch.testing", "--backend", "synthetic",
+            "--groups", str(math.ceil(self.scenario.arns / 100)), "--versions", "100",
+            "--burst", str(faults.burst), "--latency", str(faults.latency),
+            "--jitter", str(faults.jitter), "--internal-error", str(faults.internal_error),
+            "--drop", str(faults.drop), "--omit", str(faults.omit), "--seed", str(faults.seed),
+        ]  # fmt: skip
+        if faults.rate is not None:
+            command += ["--rate", str(faults.rate)]
+        return command
+
+    def __enter__(self) -> Self:
+        with self._log.open("wb") as stderr:
+            self._process = subprocess.Popen(  # noqa: PLW1509 - no threads run yet
+                self.command(),
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                env=clean_environment({}),
+                preexec_fn=_die_with_parent,
+            )
+        try:
+            self._read_banner()
+        except BaseException:
+            _stop(self._process)
+            raise
+        return self
+
+    def _read_banner(self) -> None:
+        assert self._process is not None
+        assert self._process.stdout is not None
+        deadline = time.monotonic() + 60
+        for raw in self._process.stdout:
+            line = raw.decode().strip()
+            if line.startswith("export "):
+                name, _, value = line.removeprefix("export ").partition("=")
+                self.environment[name] = value
+            if line.startswith("Press Ctrl-C") or time.monotonic() > deadline:
+                break
+        if "AWS_ENDPOINT_URL_SAGEMAKER" not in self.environment:
+            raise RuntimeError(f"the local SageMaker did not start; see {self._log}")
+        self.control = ServerControl(self.environment["AWS_ENDPOINT_URL_SAGEMAKER"])
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._process is not None:
+            _stop(self._process)
+            if self._process.stdout is not None:
+                self._process.stdout.close()
+
+
+@dataclass
+class ChildResult:
+    """What the harness measured of one peer process."""
+
+    exit_code: int | None
+    timed_out: bool
+    wall_seconds: float
+    cpu_seconds: float
+    peak_rss_mb: float
+    first_output_seconds: float | None
+    """Seconds from launch until the output file was first non-empty."""
+    stdout: str
+    stderr_tail: str
+    reported: dict[str, str] = field(default_factory=dict)
+    """``key=value`` lines the peer printed."""
+
+
+@dataclass
+class _Watch:
+    """State the wait loop updates."""
+
+    started: float
+    out_file: Path
+    first_output: float | None = None
+
+    def poll_output(self, now: float) -> None:
+        if self.first_output is None:
+            try:
+                if self.out_file.stat().st_size > 0:
+                    self.first_output = now - self.started
+            except FileNotFoundError:
+                pass
+
+
+def run_child(
+    command: Sequence[str],
+    *,
+    environment: dict[str, str],
+    out_file: Path,
+    log_dir: Path,
+    timeout: float,
+    on_start: Callable[[], None] | None = None,
+) -> ChildResult:
+    """Run one peer to its end (or its timeout) and measure it with ``os.wait4``.
+
+    CPU time and peak RSS are the child's own (``os.wait4`` gives the resource
+    use of that process only); ``on_start`` runs right after the launch.
+    """
+    stdout_path, stderr_path = log_dir / "stdout.txt", log_dir / "stderr.txt"
+    with stdout_path.open("wb") as stdout, stderr_path.open("wb") as stderr:
+        started = time.monotonic()
+        process = subprocess.Popen(  # noqa: PLW1509 - the S4 thread only makes HTTP calls
+            command,
+            stdout=stdout,
+            stderr=stderr,
+            env=environment,
+            preexec_fn=_die_with_parent,
+        )
+    if on_start is not None:
+        on_start()
+    watch = _Watch(started=started, out_file=out_file)
+    try:
+        status, usage, timed_out = _wait(process, watch, timeout)
+    except BaseException:
+        _stop(process, signal.SIGKILL)
+        raise
+    wall = time.monotonic() - started
+    stdout_text = stdout_path.read_text(errors="replace")
+    return ChildResult(
+        exit_code=None if timed_out else os.waitstatus_to_exitcode(status),
+        timed_out=timed_out,
+        wall_seconds=wall,
+        cpu_seconds=usage.ru_utime + usage.ru_stime,
+        peak_rss_mb=usage.ru_maxrss / 1024,
+        first_output_seconds=watch.first_output,
+        stdout=stdout_text,
+        stderr_tail=stderr_path.read_text(errors="replace")[-2000:],
+        reported=_reported(stdout_text),
+    )
+
+
+def _wait(
+    process: subprocess.Popen[bytes], watch: _Watch, timeout: float
+) -> tuple[int, os.struct_rusage, bool]:
+    """Reap the child with ``os.wait4``; on timeout stop it (TERM, then KILL) and reap it."""
+    deadline = watch.started + timeout
+    signalled: float | None = None
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        now = time.monotonic()
+        if pid:
+            process.returncode = os.waitstatus_to_exitcode(status)
+            return status, usage, signalled is not None
+        watch.poll_output(now)
+        if signalled is None and now > deadline:
+            process.send_signal(signal.SIGTERM)
+            signalled = now
+        elif signalled is not None and now > signalled + _STOP_GRACE_SECONDS:
+            process.send_signal(signal.SIGKILL)
+        time.sleep(_POLL_SECONDS)
+
+
+def _reported(stdout: str) -> dict[str, str]:
+    pairs = (line.partition("=") for line in stdout.splitlines() if "=" in line)
+    return {key.strip(): value.strip() for key, _, value in pairs if key.strip().isidentifier()}
+
+
+class FirstCallWatcher:
+    """Finds when a peer's first call reaches the server; for S4, lowers the limit later.
+
+    A thread polls the server's counters until the first call, then (S4 only)
+    waits ``switch_after`` seconds and puts the lower limit in force.
+    """
+
+    def __init__(self, control: ServerControl, scenario: Scenario, timeout: float) -> None:
+        self._control = control
+        self._scenario = scenario
+        self._timeout = timeout
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="first-call", daemon=True)
+        self.launched = time.monotonic()
+        self.first_call_seconds: float | None = None
+        """Seconds from launch to the first call the server counted."""
+        self.switched_seconds: float | None = None
+        """S4: seconds from launch to the moment the lower limit took effect."""
+
+    def start(self) -> None:
+        self.launched = time.monotonic()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=15)
+
+    def _watch(self) -> None:
+        deadline = self.launched + self._timeout
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            if self._control.counters().calls > 0:
+                self.first_call_seconds = time.monotonic() - self.launched
+                break
+            self._stop.wait(0.02)
+        switch_after, scenario = self._scenario.switch_after, self._scenario
+        if self.first_call_seconds is None or switch_after is None:
+            return
+        if self._stop.wait(switch_after):
+            return
+        assert scenario.lowered_rate is not None
+        self._control.set_faults(dataclasses.replace(scenario.faults, rate=scenario.lowered_rate))
+        self.switched_seconds = time.monotonic() - self.launched

@@ -1,0 +1,41 @@
+"""Peer 5: the smfetch library, ModelPackageFetcher(max_concurrency=16).stream(arns)."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import anyio
+import structlog
+
+from benchmarks.peers._io import DescribeClock, OutcomeFile, parse_args, read_arns, report
+from smfetch import Described, ModelPackageFetcher
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+async def run(arns: list[str], out_file: Path) -> None:
+    with OutcomeFile(out_file) as out, DescribeClock():
+        async with ModelPackageFetcher(max_concurrency=16) as fetcher:
+            async for outcome in fetcher.stream(arns):
+                out.write(outcome.arn, "described" if isinstance(outcome, Described) else "failed")
+    stats = fetcher.stats
+    report(
+        smfetch_calls=stats.calls,
+        smfetch_throttled=stats.throttled,
+        smfetch_retries=stats.retries,
+        smfetch_rerequested=stats.rerequested,
+        smfetch_final_rate=round(stats.rate, 2),
+    )
+
+
+def main() -> None:
+    args = parse_args(__doc__ or "")
+    # smfetch never configures logging; an application keeps structlog to warnings.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    anyio.run(run, read_arns(args.arn_file), args.out_file)
+
+
+if __name__ == "__main__":
+    main()
