@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import dataclasses
+import json
 import math
 import os
 import signal
@@ -12,28 +14,25 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
 from smfetch.testing import ServerControl
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
-    from pathlib import Path
     from types import TracebackType
 
     from benchmarks._scenarios import Scenario
 
 _PR_SET_PDEATHSIG = 1
-_POLL_SECONDS = 0.01
 _STOP_GRACE_SECONDS = 5.0
 
 
 def _die_with_parent() -> None:
     """In the child, before exec: get SIGTERM if the harness dies (Linux only)."""
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass
 
 
 def clean_environment(extra: dict[str, str]) -> dict[str, str]:
@@ -86,12 +85,12 @@ class ServerProcess:
 
     def __enter__(self) -> Self:
         with self._log.open("wb") as stderr:
-            self._process = subprocess.Popen(  # noqa: PLW1509 - no threads run yet
+            self._process = subprocess.Popen(
                 self.command(),
                 stdout=subprocess.PIPE,
                 stderr=stderr,
                 env=clean_environment({}),
-                preexec_fn=_die_with_parent,
+                preexec_fn=_die_with_parent,  # noqa: PLW1509 - it only calls prctl
             )
         try:
             self._read_banner()
@@ -127,9 +126,12 @@ class ServerProcess:
                 self._process.stdout.close()
 
 
+LAUNCHER = Path(__file__).resolve().with_name("_launcher.py")
+
+
 @dataclass
 class ChildResult:
-    """What the harness measured of one peer process."""
+    """What the launcher measured of one peer process."""
 
     exit_code: int | None
     timed_out: bool
@@ -144,23 +146,6 @@ class ChildResult:
     """``key=value`` lines the peer printed."""
 
 
-@dataclass
-class _Watch:
-    """State the wait loop updates."""
-
-    started: float
-    out_file: Path
-    first_output: float | None = None
-
-    def poll_output(self, now: float) -> None:
-        if self.first_output is None:
-            try:
-                if self.out_file.stat().st_size > 0:
-                    self.first_output = now - self.started
-            except FileNotFoundError:
-                pass
-
-
 def run_child(
     command: Sequence[str],
     *,
@@ -170,63 +155,46 @@ def run_child(
     timeout: float,
     on_start: Callable[[], None] | None = None,
 ) -> ChildResult:
-    """Run one peer to its end (or its timeout) and measure it with ``os.wait4``.
+    """Run one peer to its end (or its timeout) through the launcher, and measure it.
 
-    CPU time and peak RSS are the child's own (``os.wait4`` gives the resource
-    use of that process only); ``on_start`` runs right after the launch.
+    The launcher forks the peer and reaps it with ``os.wait4``: CPU time and
+    peak RSS are that process's own. ``on_start`` runs right after the launch.
     """
     stdout_path, stderr_path = log_dir / "stdout.txt", log_dir / "stderr.txt"
-    with stdout_path.open("wb") as stdout, stderr_path.open("wb") as stderr:
-        started = time.monotonic()
-        process = subprocess.Popen(  # noqa: PLW1509 - the S4 thread only makes HTTP calls
-            command,
-            stdout=stdout,
-            stderr=stderr,
-            env=environment,
-            preexec_fn=_die_with_parent,
-        )
+    spec = {
+        "command": list(command),
+        "stdout": str(stdout_path),
+        "stderr": str(stderr_path),
+        "out_file": str(out_file),
+        "timeout": timeout,
+    }
+    launcher = subprocess.Popen(
+        [sys.executable, "-I", "-S", str(LAUNCHER), json.dumps(spec)],
+        stdout=subprocess.PIPE,
+        env=environment,
+        preexec_fn=_die_with_parent,  # noqa: PLW1509 - it only calls prctl
+    )
     if on_start is not None:
         on_start()
-    watch = _Watch(started=started, out_file=out_file)
     try:
-        status, usage, timed_out = _wait(process, watch, timeout)
+        answer, _ = launcher.communicate(timeout=timeout + 2 * _STOP_GRACE_SECONDS + 30)
     except BaseException:
-        _stop(process, signal.SIGKILL)
+        _stop(launcher)
         raise
-    wall = time.monotonic() - started
-    stdout_text = stdout_path.read_text(errors="replace")
+    measured = json.loads(answer)
+    stdout_text = stdout_path.read_text(errors="replace") if stdout_path.exists() else ""
+    stderr_text = stderr_path.read_text(errors="replace") if stderr_path.exists() else ""
     return ChildResult(
-        exit_code=None if timed_out else os.waitstatus_to_exitcode(status),
-        timed_out=timed_out,
-        wall_seconds=wall,
-        cpu_seconds=usage.ru_utime + usage.ru_stime,
-        peak_rss_mb=usage.ru_maxrss / 1024,
-        first_output_seconds=watch.first_output,
+        exit_code=None if measured["timed_out"] else measured["exit_code"],
+        timed_out=measured["timed_out"],
+        wall_seconds=measured["wall_seconds"],
+        cpu_seconds=measured["user_seconds"] + measured["system_seconds"],
+        peak_rss_mb=measured["peak_rss_kb"] / 1024,
+        first_output_seconds=measured["first_output_seconds"],
         stdout=stdout_text,
-        stderr_tail=stderr_path.read_text(errors="replace")[-2000:],
+        stderr_tail=stderr_text[-2000:],
         reported=_reported(stdout_text),
     )
-
-
-def _wait(
-    process: subprocess.Popen[bytes], watch: _Watch, timeout: float
-) -> tuple[int, os.struct_rusage, bool]:
-    """Reap the child with ``os.wait4``; on timeout stop it (TERM, then KILL) and reap it."""
-    deadline = watch.started + timeout
-    signalled: float | None = None
-    while True:
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-        now = time.monotonic()
-        if pid:
-            process.returncode = os.waitstatus_to_exitcode(status)
-            return status, usage, signalled is not None
-        watch.poll_output(now)
-        if signalled is None and now > deadline:
-            process.send_signal(signal.SIGTERM)
-            signalled = now
-        elif signalled is not None and now > signalled + _STOP_GRACE_SECONDS:
-            process.send_signal(signal.SIGKILL)
-        time.sleep(_POLL_SECONDS)
 
 
 def _reported(stdout: str) -> dict[str, str]:

@@ -25,7 +25,8 @@ from smfetch import (
     ModelPackageFetcher,
     Outcome,
 )
-from smfetch.testing import Catalogue, Faults, LocalSageMaker
+from smfetch.testing import Faults, LocalSageMaker
+from tests.checks import by_arn, check_outcomes
 from tests.conftest import raw_client
 
 if TYPE_CHECKING:
@@ -34,31 +35,6 @@ if TYPE_CHECKING:
 
 async def _collect(fetcher: ModelPackageFetcher, arns: Any) -> list[Outcome]:
     return [outcome async for outcome in fetcher.stream(arns)]
-
-
-def _by_arn(outcomes: list[Outcome]) -> dict[str, Outcome]:
-    by_arn = {outcome.arn: outcome for outcome in outcomes}
-    assert len(by_arn) == len(outcomes), "an ARN got more than one outcome"
-    return by_arn
-
-
-def _check_outcomes(
-    outcomes: list[Outcome], catalogue: Catalogue, distinct: list[str], malformed: set[str]
-) -> None:
-    """Every distinct ARN has exactly one outcome, and it is the right one."""
-    by_arn = _by_arn(outcomes)
-    assert set(by_arn) == set(distinct)
-    for arn, outcome in by_arn.items():
-        place = catalogue.locate(arn)
-        if arn in malformed:
-            assert isinstance(outcome, Failed), arn
-            assert (outcome.code, outcome.attempts) == ("InvalidArn", 0)
-        elif place is None:
-            assert isinstance(outcome, Failed), arn
-            assert outcome.code == "ResourceNotFound", outcome
-        else:
-            assert isinstance(outcome, Described), outcome
-            assert outcome.summary == catalogue.summary(*place)
 
 
 @pytest.mark.timeout(180)
@@ -85,7 +61,7 @@ async def test_every_arn_gets_one_correct_outcome_under_faults(
         outcomes = await _collect(fetcher, arns)
 
     assert len(distinct) == 10_000
-    _check_outcomes(outcomes, catalogue, distinct, set(malformed))
+    check_outcomes(outcomes, catalogue, distinct, malformed)
     stats, counters = fetcher.stats, local_sagemaker.counters
     assert stats.duplicates == 1500
     assert (stats.described, stats.failed, stats.invalid) == (9600, 400, 100)
@@ -128,8 +104,8 @@ async def test_duplicates_are_skipped_and_invalid_arns_fail_without_a_call(
     assert [o.code for o in only_bad if isinstance(o, Failed)] == ["InvalidArn"] * 4
     assert "whitespace" in next(o.message for o in only_bad if o.arn == " " + arn)  # type: ignore[union-attr]
     assert "2048" in next(o.message for o in only_bad if o.arn.endswith("x"))  # type: ignore[union-attr]
-    by_arn = _by_arn(outcomes)
-    assert isinstance(by_arn[arn], Described)
+    keyed = by_arn(outcomes)
+    assert isinstance(keyed[arn], Described)
     assert fetcher.stats.duplicates == 2
 
 
@@ -140,8 +116,8 @@ async def test_non_string_items_fail_instead_of_crashing(
     [arn] = synthetic_sagemaker.seed(groups=1, versions=1)
     async with raw_client(synthetic_sagemaker) as client, ModelPackageFetcher(client) as fetcher:
         outcomes = await _collect(fetcher, [42, arn, None])
-    by_arn = _by_arn(outcomes)
-    assert isinstance(by_arn[arn], Described)
+    keyed = by_arn(outcomes)
+    assert isinstance(keyed[arn], Described)
     assert {o.code for o in outcomes if isinstance(o, Failed)} == {"InvalidArn"}
     assert len(outcomes) == 3
 
@@ -219,10 +195,10 @@ async def test_a_whole_call_validation_error_is_split_to_the_bad_arns(
     ):
         outcomes = await _collect(fetcher, mixed)
 
-    by_arn = _by_arn(outcomes)
-    assert all(isinstance(by_arn[arn], Described) for arn in arns)
+    keyed = by_arn(outcomes)
+    assert all(isinstance(keyed[arn], Described) for arn in arns)
     for arn in bad:
-        outcome = by_arn[arn]
+        outcome = keyed[arn]
         assert isinstance(outcome, Failed)
         assert outcome.code == "ValidationException"
         assert "'modelPackageArnList.1.member'" in outcome.message
@@ -232,10 +208,13 @@ async def test_a_whole_call_validation_error_is_split_to_the_bad_arns(
 async def test_arns_left_out_of_answers_are_asked_for_again_then_fail(
     synthetic_sagemaker: LocalSageMaker,
 ) -> None:
-    """An ARN every answer omits is re-requested 3 times, then MissingFromResponse."""
+    """An ARN every answer omits is asked for max_attempts times, then MissingFromResponse."""
     [arn] = synthetic_sagemaker.seed(groups=1, versions=1)
     synthetic_sagemaker.faults = Faults(omit=1.0)
-    async with raw_client(synthetic_sagemaker) as client, ModelPackageFetcher(client) as fetcher:
+    async with (
+        raw_client(synthetic_sagemaker) as client,
+        ModelPackageFetcher(client, max_attempts=4) as fetcher,
+    ):
         [outcome] = await _collect(fetcher, [arn])
     assert isinstance(outcome, Failed)
     assert (outcome.code, outcome.attempts) == ("MissingFromResponse", 4)
@@ -249,7 +228,7 @@ async def test_omitted_arns_are_recovered(synthetic_sagemaker: LocalSageMaker) -
     async with raw_client(synthetic_sagemaker) as client, ModelPackageFetcher(client) as fetcher:
         outcomes = await _collect(fetcher, arns)
     assert all(isinstance(o, Described) for o in outcomes)
-    assert len(_by_arn(outcomes)) == 1000
+    assert len(by_arn(outcomes)) == 1000
     assert fetcher.stats.rerequested == synthetic_sagemaker.counters.omitted_arns > 0
 
 

@@ -30,12 +30,13 @@ async def run(arns: list[str], out_file: Path, max_per_second: float | None) -> 
     config = AioConfig(retries={"mode": "standard"}, max_pool_connections=CONCURRENCY)
     with OutcomeFile(out_file) as out, DescribeClock():
         async with get_session().create_client("sagemaker", config=config) as client:
-            async with aiometer.amap(
+            amap = aiometer.amap(
                 functools.partial(describe, client),
                 list(batches(arns)),
                 max_at_once=CONCURRENCY,
                 max_per_second=max_per_second,
-            ) as results:
+            )
+            async with amap as results:
                 async for batch, response in results:
                     if response is None:
                         out.write_all(batch, "failed")

@@ -56,9 +56,6 @@ __all__ = ["DescribeAllResult", "ModelPackageFetcher"]
 
 _log = structlog.get_logger("smfetch")
 
-#: How many times an ARN left out of an answer (or failed retryably inside one)
-#: is asked for again before it fails.
-MAX_REREQUESTS: Final = 3
 _CHECKPOINT_EVERY: Final = 512
 
 
@@ -116,7 +113,8 @@ class ModelPackageFetcher:
             find the server's limit. Not allowed together with ``limiter``.
         batch_size: ARNs per call, 1..100.
         timeout: Seconds one call may take before it counts as failed (and is retried).
-        max_attempts: Most calls for one batch before its ARNs fail.
+        max_attempts: Most calls for one batch before its ARNs fail; also the most
+            answers that may leave an ARN out (or fail it retryably) before it fails.
         deadline: Seconds the whole of one run may take; past it the run stops
             with :class:`~smfetch.DeadlineExceededError`.
         limiter: A limiter shared with other fetchers on the same account and region.
@@ -469,7 +467,7 @@ class ModelPackageFetcher:
                 await self._emit(outcomes, Described(arn, summary), run)
                 continue
             entry = errors.get(arn)
-            may_retry = rerequests[arn] < MAX_REREQUESTS
+            may_retry = rerequests[arn] < self.max_attempts - 1
             if entry is not None:
                 code = entry.get("ErrorCode") or "Unknown"
                 if classify_code(code).retryable and may_retry:

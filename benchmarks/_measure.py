@@ -1,0 +1,208 @@
+"""One peer against one scenario's server: launch, measure, check, summarise."""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+import sys
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from benchmarks._check import OutputCheck, check_output
+from benchmarks._peers import smfetch_command
+from benchmarks._processes import FirstCallWatcher, clean_environment, run_child
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from benchmarks._peers import Peer
+    from benchmarks._processes import ChildResult, ServerProcess
+    from benchmarks._scenarios import Scenario
+
+#: Seconds per needed call allowed on top of 60 s in scenarios without a limit.
+UNLIMITED_SECONDS_PER_CALL = 0.05
+
+
+@dataclass
+class PeerRun:
+    """Every number measured for one peer in one scenario."""
+
+    scenario: str
+    peer: str
+    label: str
+    arns: int
+    ideal_seconds: float | None
+    timeout_seconds: float
+    exit_code: int | None
+    timed_out: bool
+    describe_seconds: float
+    """The peer's own describe phase (CLI: process wall minus its empty-file overhead)."""
+    process_seconds: float
+    cpu_seconds: float
+    peak_rss_mb: float
+    first_output_seconds: float | None
+    first_call_seconds: float | None
+    switched_seconds: float | None
+    calls: int
+    throttled: int
+    server_counters: dict[str, float]
+    output: OutputCheck
+    timeline: list[tuple[int, int, int]] = field(default_factory=list)
+    reported: dict[str, str] = field(default_factory=dict)
+    stderr_tail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """Finished by itself with a normal exit code (the CLI exits 3 if some ARNs failed)."""
+        return not self.timed_out and self.exit_code in {0, 3}
+
+    @property
+    def ratio(self) -> float | None:
+        """Describe-phase wall time over the ideal; None without a limit."""
+        if self.ideal_seconds is None:
+            return None
+        return self.describe_seconds / self.ideal_seconds
+
+    @property
+    def throttled_share(self) -> float | None:
+        """Throttled calls over all calls the server saw."""
+        return self.throttled / self.calls if self.calls else None
+
+    @property
+    def cpu_ms_per_1k(self) -> float | None:
+        """Client CPU (whole process) in ms per 1,000 described ARNs."""
+        described = self.output.described
+        return self.cpu_seconds * 1e6 / described if described else None
+
+    def to_json(self) -> dict[str, object]:
+        """The raw numbers, plus the derived ones."""
+        document = dataclasses.asdict(self)
+        document.update(
+            ok=self.ok,
+            ratio=self.ratio,
+            throttled_share=self.throttled_share,
+            cpu_ms_per_1k_described=self.cpu_ms_per_1k,
+        )
+        return document
+
+
+def timeout_for(scenario: Scenario) -> float:
+    """4 x ideal + 60 s; without a limit, 60 s + 50 ms per needed call."""
+    ideal = scenario.ideal_seconds
+    if ideal is None:
+        return 60 + UNLIMITED_SECONDS_PER_CALL * scenario.calls_needed
+    return 4 * ideal + 60
+
+
+def measure_cli_overhead(work: Path, repeats: int = 3) -> float:
+    """Median wall time of ``smfetch describe`` over an empty file: start-up and shut-down."""
+    empty = work / "empty.txt"
+    empty.write_text("")
+    environment = clean_environment(
+        {
+            "AWS_ENDPOINT_URL_SAGEMAKER": "http://127.0.0.1:9",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "AKIAOVERHEAD0000000",
+            "AWS_SECRET_ACCESS_KEY": "not-a-secret",
+        }
+    )
+    walls = []
+    for attempt in range(repeats):
+        log_dir = work / f"overhead-{attempt}"
+        log_dir.mkdir()
+        out_file = log_dir / "out.jsonl"
+        command = [*smfetch_command(), "describe", str(empty), "-o", str(out_file)]
+        command += ["--no-progress", "--quiet"]
+        result = run_child(
+            command, environment=environment, out_file=out_file, log_dir=log_dir, timeout=60
+        )
+        if result.exit_code != 0:
+            print(f"warning: empty-file CLI run exited {result.exit_code}", file=sys.stderr)
+        walls.append(result.wall_seconds)
+    return statistics.median(walls)
+
+
+def measure_rss_floor(work: Path) -> float:
+    """Peak RSS the launcher reports for ``/bin/true``: the floor under every peer's."""
+    log_dir = work / "rss-floor"
+    log_dir.mkdir()
+    result = run_child(
+        ["/bin/true"],
+        environment=clean_environment({}),
+        out_file=log_dir / "none",
+        log_dir=log_dir,
+        timeout=10,
+    )
+    return result.peak_rss_mb
+
+
+def run_peer(  # noqa: PLR0917 - the harness's one call site reads fine
+    peer: Peer,
+    scenario: Scenario,
+    server: ServerProcess,
+    arn_file: Path,
+    expected: set[str],
+    work: Path,
+    cli_overhead: float,
+    *,
+    keep_output: bool = False,
+) -> PeerRun:
+    """Reset the server, run ``peer`` to its end, and gather what it did."""
+    control = server.control
+    assert control is not None
+    control.set_faults(scenario.faults)
+    control.reset()
+    log_dir = work / scenario.key / peer.key
+    log_dir.mkdir(parents=True)
+    out_file = log_dir / "outcomes.jsonl"
+    timeout = timeout_for(scenario)
+    watcher = FirstCallWatcher(control, scenario, timeout)
+    try:
+        child = run_child(
+            peer.command(arn_file, out_file, scenario),
+            environment=clean_environment(server.environment),
+            out_file=out_file,
+            log_dir=log_dir,
+            timeout=timeout,
+            on_start=watcher.start,
+        )
+    finally:
+        watcher.stop()
+    counters = control.counters()
+    timeline = control.timeline()
+    output = check_output(out_file, expected)
+    if not keep_output:
+        out_file.unlink(missing_ok=True)
+    return PeerRun(
+        scenario=scenario.key,
+        peer=peer.key,
+        label=peer.label,
+        arns=scenario.arns,
+        ideal_seconds=scenario.ideal_seconds,
+        timeout_seconds=timeout,
+        exit_code=child.exit_code,
+        timed_out=child.timed_out,
+        describe_seconds=_describe_seconds(peer, child, cli_overhead),
+        process_seconds=child.wall_seconds,
+        cpu_seconds=child.cpu_seconds,
+        peak_rss_mb=child.peak_rss_mb,
+        first_output_seconds=child.first_output_seconds,
+        first_call_seconds=watcher.first_call_seconds,
+        switched_seconds=watcher.switched_seconds,
+        calls=counters.calls,
+        throttled=counters.throttled,
+        server_counters=dataclasses.asdict(counters),
+        output=output,
+        timeline=timeline,
+        reported=child.reported,
+        stderr_tail=child.stderr_tail if child.exit_code != 0 else "",
+    )
+
+
+def _describe_seconds(peer: Peer, child: ChildResult, cli_overhead: float) -> float:
+    reported = child.reported.get("describe_seconds")
+    if reported is not None and not child.timed_out:
+        return float(reported)
+    if peer.is_cli and not child.timed_out:
+        return max(0.0, child.wall_seconds - cli_overhead)
+    return child.wall_seconds
