@@ -37,7 +37,7 @@ _PATTERNS: Final[tuple[tuple[re.Pattern[str], _Replacement], ...]] = (
     # Session tokens: long base64 runs.
     (re.compile(r"[A-Za-z0-9/+=]{100,}"), MASK),
     # Secret access keys: exactly 40 base64 characters standing alone.
-    (re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"), MASK),
+    (re.compile(r"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"), MASK),
 )
 
 
