@@ -213,22 +213,31 @@ def write_json(path: Path, *, info: dict[str, object], settings: dict[str, objec
 # -- plots -------------------------------------------------------------------------
 
 
+def answered_per_second(timeline: list[tuple[int, int, int]]) -> list[int]:
+    """Non-throttled calls in each second from the first call on (seconds without calls: 0)."""
+    if not timeline:
+        return []
+    start = timeline[0][0]
+    answered = [0] * (timeline[-1][0] - start + 1)
+    for second, calls, throttled in timeline:
+        answered[second - start] = calls - throttled
+    return answered
+
+
 def plot_scenario(path: Path, scenario: Scenario, runs: list[PeerRun]) -> None:
     """Answered (non-throttled) calls per second over time for each peer, and the limit."""
     figure, axes = plt.subplots(figsize=(10, 5))
     longest = 1
     for run in runs:
-        if not run.timeline:
+        answered = answered_per_second(run.timeline)
+        if not answered:
             continue
-        start = run.timeline[0][0]
-        seconds = [second - start for second, _, _ in run.timeline]
-        answered = [calls - throttled for _, calls, throttled in run.timeline]
-        longest = max(longest, seconds[-1] + 1)
-        axes.step(seconds, answered, where="post", label=run.peer, linewidth=1.2)
+        longest = max(longest, len(answered))
+        axes.stairs(answered, range(len(answered) + 1), label=run.peer, linewidth=1.2)
     if scenario.limited:
         times = [step / 10 for step in range(longest * 10 + 1)]
         limits = [scenario.limit_at(t) or 0 for t in times]
-        axes.plot(times, limits, "k--", linewidth=1.5, label="server limit")
+        axes.plot(times, limits, "k--", drawstyle="steps-post", linewidth=1.5, label="server limit")
     axes.set_xlabel("seconds since the peer's first call (1 s bins)")
     axes.set_ylabel("calls/s answered (not throttled)")
     axes.set_title(f"{scenario.key}: {scenario.title}", fontsize=10)

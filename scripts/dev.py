@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set up the project-local virtual environment from the lock, then run a task.
 
-    python3 scripts/dev.py test   # ruff, mypy and the whole test suite
+    python3 scripts/dev.py test   # ruff, mypy and the whole test suite (in CI: plus -m soak)
     python3 scripts/dev.py demo   # the main job (smfetch demo) on the embedded local SageMaker
 
 Needs only Python 3.11+. Creates ``.venv`` (or reuses it), installs the pinned
@@ -55,6 +55,9 @@ def test(args: list[str]) -> int:
         [str(BIN / "mypy")],
         [str(BIN / "python"), "-m", "pytest", *args],
     ]
+    if os.environ.get("CI") and not args:
+        # CI also runs the opt-in soak test (about a minute).
+        steps.append([str(BIN / "python"), "-m", "pytest", "-m", "soak"])
     for step in steps:
         code = subprocess.call(step, cwd=ROOT, env=_env())
         if code:
