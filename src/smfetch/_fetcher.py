@@ -27,6 +27,7 @@ from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 
 from ._arns import MAX_ARN_LENGTH, MAX_ARNS_PER_CALL, is_valid_arn
+from ._decode import FastResponseParserFactory
 from ._exceptions import (
     ClassifiedError,
     DeadlineExceededError,
@@ -219,6 +220,7 @@ class ModelPackageFetcher:
     def _open_client(self) -> Any:
         settings = self._client_settings
         session = AioSession(profile=settings["profile_name"])
+        session.register_component("response_parser_factory", FastResponseParserFactory())
         config = AioConfig(
             max_pool_connections=max(self.max_concurrency, 10),
             retries={"mode": "standard", "total_max_attempts": 1},
