@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import itertools
 
 import anyio
@@ -21,8 +22,33 @@ class FakeClock:
         return self.now
 
     async def sleep(self, seconds: float) -> None:
-        self.now += seconds
+        self.now = max(self.now, self.now + seconds)
         await anyio.lowlevel.checkpoint()
+
+
+class VirtualClock(FakeClock):
+    """A fake clock for several tasks: time jumps to the earliest sleeper once all are blocked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._sleepers: list[tuple[float, int, anyio.Event]] = []
+        self._order = itertools.count()
+
+    async def sleep(self, seconds: float) -> None:
+        event = anyio.Event()
+        heapq.heappush(self._sleepers, (self.now + seconds, next(self._order), event))
+        await event.wait()
+
+    async def drive(self) -> None:
+        """Run in the background: wake sleepers in time order."""
+        while True:
+            await anyio.wait_all_tasks_blocked()
+            if self._sleepers:
+                target, _, event = heapq.heappop(self._sleepers)
+                self.now = max(self.now, target)
+                event.set()
+            else:
+                await anyio.sleep(0.001)
 
 
 class SteppedClock(FakeClock):
@@ -159,7 +185,7 @@ async def test_the_rate_never_falls_below_min_rate() -> None:
 
 async def test_one_limiter_paces_all_its_users_together() -> None:
     """Two users of one limiter share its slots: together they get the limiter's rate."""
-    clock = FakeClock()
+    clock = VirtualClock()
     limiter = _limiter(clock, initial_rate=10)
     sent: list[tuple[str, float]] = []
 
@@ -168,12 +194,15 @@ async def test_one_limiter_paces_all_its_users_together() -> None:
             await limiter.acquire()
             sent.append((name, clock.now))
 
-    async with anyio.create_task_group() as group:
-        group.start_soon(user, "a")
-        group.start_soon(user, "b")
+    async with anyio.create_task_group() as outer:
+        outer.start_soon(clock.drive)
+        async with anyio.create_task_group() as users:
+            users.start_soon(user, "a")
+            users.start_soon(user, "b")
+        outer.cancel_scope.cancel()
     times = sorted(t for _, t in sent)
     assert {name for name, _ in sent} == {"a", "b"}
-    assert round(times[-1] - times[0], 6) == pytest.approx(0.9)
+    assert [round(b - a, 6) for a, b in itertools.pairwise(times)] == [0.1] * 9
 
 
 @pytest.mark.parametrize(
@@ -188,3 +217,21 @@ def test_nonsense_settings_are_refused(settings: dict[str, float]) -> None:
     """Rates that cannot work are a ValueError at construction."""
     with pytest.raises(ValueError, match="rate"):
         AdaptiveRateLimiter(**settings)
+
+
+async def test_late_waiters_do_not_burst() -> None:
+    """A waiter woken long after its slot takes a fresh one, so the next call is spaced again."""
+    clock = FakeClock()
+    limiter = _limiter(clock, initial_rate=10)
+    await limiter.acquire()
+
+    async def stalled_sleep(seconds: float) -> None:
+        clock.now += seconds + 0.5  # the event loop was blocked well past the slot
+        await anyio.lowlevel.checkpoint()
+
+    limiter._sleep = stalled_sleep  # type: ignore[method-assign]
+    await limiter.acquire()
+    woke = clock.now
+    limiter._sleep = clock.sleep  # type: ignore[method-assign]
+    await limiter.acquire()
+    assert clock.now - woke == pytest.approx(0.1)

@@ -30,9 +30,10 @@ def main() -> None:
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:
             futures = {pool.submit(describe, client, batch): batch for batch in batches(arns)}
             for future in as_completed(futures):
-                response = future.result()
+                # Let go of each finished future, or every response stays in memory.
+                batch, response = futures.pop(future), future.result()
                 if response is None:
-                    out.write_all(futures[future], "failed")
+                    out.write_all(batch, "failed")
                 else:
                     out.write_response(response)
 

@@ -38,6 +38,7 @@ _BETA: Final = 0.7  # botocore CubicCalculator._BETA
 _MEASURE_BUCKET: Final = 0.5  # seconds; botocore RateClocker
 _MEASURE_SMOOTHING: Final = 0.8
 _MAX_OVER_MEASURED: Final = 2.0  # botocore ClientRateLimiter._MAX_RATE_ADJUST_SCALE
+_LATE_TOLERANCE: Final = 0.02  # seconds a waiter may wake late before it takes a new slot
 
 
 class AdaptiveRateLimiter:
@@ -99,7 +100,8 @@ class AdaptiveRateLimiter:
 
         The ticket is the time the slot was reserved: a throttle of a call whose
         slot was spaced at an older, higher rate says nothing new. A waiter whose
-        slot was reserved before a decrease reserves again at the new rate.
+        slot was reserved before a decrease, or who wakes well after its slot,
+        reserves again, so calls never go out in a burst.
         """
         while True:
             now = self._clock()
@@ -109,7 +111,10 @@ class AdaptiveRateLimiter:
             if slot <= now:
                 return now
             await self._sleep(slot - now)
-            if epoch == self._epoch:
+            # Woken late (a busy event loop, a GC pause): the slots after ours
+            # are late too, and sending them all now would be a burst.
+            late = self._clock() - slot > max(1.0 / self._rate, _LATE_TOLERANCE)
+            if epoch == self._epoch and not late:
                 return now
 
     def on_success(self) -> None:
