@@ -1,7 +1,7 @@
 """A client-side rate limiter that finds the server's limit by itself.
 
-Calls are paced one slot every ``1 / rate`` seconds, in the order they ask,
-with no bursts. The rate adapts the way TCP's congestion window does:
+Calls are paced one every ``1 / rate`` seconds, in the order they ask, with
+no bursts. The rate adapts the way TCP's congestion window does:
 
 - **Slow start**: from a careful ``initial_rate`` the rate grows by one call/s
   per success, doubling about once a second, until the first throttle (TCP's
@@ -38,7 +38,6 @@ _BETA: Final = 0.7  # botocore CubicCalculator._BETA
 _MEASURE_BUCKET: Final = 0.5  # seconds; botocore RateClocker
 _MEASURE_SMOOTHING: Final = 0.8
 _MAX_OVER_MEASURED: Final = 2.0  # botocore ClientRateLimiter._MAX_RATE_ADJUST_SCALE
-_LATE_TOLERANCE: Final = 0.02  # seconds a waiter may wake late before it takes a new slot
 
 
 class AdaptiveRateLimiter:
@@ -74,9 +73,8 @@ class AdaptiveRateLimiter:
         self._clock = clock
         self._sleep = sleep
         self._rate = self._clamp(max_rate if max_rate is not None else initial_rate)
-        self._next_slot = -math.inf
-        self._epoch = 0
-        """Bumped by each decrease, so waiters spaced at the old rate reserve again."""
+        self._last_sent = -math.inf
+        self._turn = anyio.Lock()  # FIFO: callers go out in the order they asked
         self._slow_start = True
         self._w_max = self._rate
         self._k = 0.0
@@ -96,26 +94,22 @@ class AdaptiveRateLimiter:
         return self._measured
 
     async def acquire(self) -> float:
-        """Wait for this call's slot; return a ticket to pass to :meth:`on_throttle`.
+        """Wait for this call's turn; return a ticket to pass to :meth:`on_throttle`.
 
-        The ticket is the time the slot was reserved: a throttle of a call whose
-        slot was spaced at an older, higher rate says nothing new. A waiter whose
-        slot was reserved before a decrease, or who wakes well after its slot,
-        reserves again, so calls never go out in a burst.
+        Callers go one at a time, in order: each waits until one interval at the
+        *current* rate has passed since the previous call went out, so a rate
+        change applies at once and calls never go out in a burst (not even after
+        the event loop was blocked for a while). The ticket is the time the call
+        goes out.
         """
-        while True:
-            now = self._clock()
-            epoch = self._epoch
-            slot = max(now, self._next_slot)
-            self._next_slot = slot + 1.0 / self._rate
-            if slot <= now:
-                return now
-            await self._sleep(slot - now)
-            # Woken late (a busy event loop, a GC pause): the slots after ours
-            # are late too, and sending them all now would be a burst.
-            late = self._clock() - slot > max(1.0 / self._rate, _LATE_TOLERANCE)
-            if epoch == self._epoch and not late:
-                return now
+        async with self._turn:
+            while True:
+                now = self._clock()
+                due = self._last_sent + 1.0 / self._rate
+                if now >= due:
+                    self._last_sent = now
+                    return now
+                await self._sleep(due - now)
 
     def on_success(self) -> None:
         """A call was answered without throttling: probe upward."""
@@ -130,7 +124,7 @@ class AdaptiveRateLimiter:
         self._rate = self._clamp(cubic)
 
     def on_throttle(self, ticket: float) -> None:
-        """A call whose slot :meth:`acquire` gave ``ticket`` was throttled: back off."""
+        """A call that went out at ``ticket`` (from :meth:`acquire`) was throttled: back off."""
         now = self._clock()
         self._measure(now)
         if ticket < self._last_decrease:
@@ -141,8 +135,6 @@ class AdaptiveRateLimiter:
         self._last_decrease = now
         self._slow_start = False
         self._rate = self._clamp(achieved * _BETA)
-        self._epoch += 1
-        self._next_slot = now + 1.0 / self._rate
         _log.info(
             "smfetch.rate_decreased",
             rate=round(self._rate, 2),
