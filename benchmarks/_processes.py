@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
+from benchmarks._source import ROOT
 from smfetch.testing import ServerControl
 
 if TYPE_CHECKING:
@@ -90,6 +91,7 @@ class ServerProcess:
                 stdout=subprocess.PIPE,
                 stderr=stderr,
                 env=clean_environment({}),
+                cwd=ROOT,
                 preexec_fn=_die_with_parent,  # noqa: PLW1509 - it only calls prctl
             )
         try:
@@ -172,6 +174,7 @@ def run_child(
         [sys.executable, "-I", "-S", str(LAUNCHER), json.dumps(spec)],
         stdout=subprocess.PIPE,
         env=environment,
+        cwd=ROOT,
         preexec_fn=_die_with_parent,  # noqa: PLW1509 - it only calls prctl
     )
     if on_start is not None:

@@ -156,8 +156,11 @@ def write_markdown(
         "",
         f"- date: {info['date']}",
         f"- machine: {info['platform']}, {info['cpu_count']} CPUs, "
-        f"load average at start {info['load_average_at_start']}",
+        f"load average at start {info['load_average_at_start']}, at the end "
+        f"{settings.get('load_average_now', '-')} (the server and each peer use ~2 when alone)",
         f"- python {info['python']}; " + ", ".join(f"{k} {v}" for k, v in packages.items()),
+        f"- smfetch measured: {settings.get('smfetch_source', '-')} (every process of the run "
+        "imported this copy; uncommitted changes, if any, are in `smfetch-src.diff`)",
         f"- command: `{settings['command']}` ({settings['mode']}); "
         f"run took {settings.get('elapsed_seconds', 0):.0f} s",
         "",

@@ -9,6 +9,7 @@ Writes ``latest.md``, ``latest.json`` and ``S<n>.png`` under ``benchmarks/result
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import shutil
 import signal
@@ -23,6 +24,7 @@ from benchmarks._peers import PEERS
 from benchmarks._processes import ServerProcess
 from benchmarks._report import machine_info, plot_scenario, write_json, write_markdown
 from benchmarks._scenarios import SCENARIOS, Scenario
+from benchmarks._source import ROOT, snapshot_smfetch
 from smfetch.testing import Catalogue
 
 if TYPE_CHECKING:
@@ -149,6 +151,14 @@ def run_scenario(
     return runs
 
 
+def _mode(args: argparse.Namespace) -> str:
+    if args.quick:
+        return "quick"
+    if args.scale not in {None, 1.0} or args.size:
+        return "custom sizes"
+    return "full"
+
+
 def _terminate(signum: int, _frame: FrameType | None) -> None:
     """SIGTERM: unwind like Ctrl-C, so every child process is stopped."""
     raise SystemExit(128 + signum)
@@ -164,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     info = machine_info()
     settings: dict[str, object] = {
         "command": shlex.join(["python", "-m", "benchmarks.run", *(argv or sys.argv[1:])]),
-        "mode": "quick" if args.quick else "full",
+        "mode": _mode(args),
         "scenarios": [s.key for s in scenarios],
         "peers": [p.key for p in peers],
     }
@@ -172,6 +182,15 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="smfetch-bench-"))
     runs: list[PeerRun] = []
     try:
+        source = snapshot_smfetch(work)
+        # Every child (server, peers, CLI) imports the snapshot, then finds benchmarks/.
+        os.environ["PYTHONPATH"] = os.pathsep.join([str(source.path), str(ROOT)])
+        settings["smfetch_source"] = source.describe()
+        diff_file = results / "smfetch-src.diff"
+        diff_file.unlink(missing_ok=True)
+        if source.diff:
+            diff_file.write_text(source.diff)
+        print(f"smfetch source: {source.describe()}", file=sys.stderr)
         overhead = measure_cli_overhead(work) if any(p.is_cli for p in peers) else 0.0
         settings["cli_overhead_seconds"] = overhead
         settings["rss_floor_mb"] = measure_rss_floor(work)
@@ -188,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
             runs += these
             plot_scenario(results / f"{scenario.key}.png", scenario, these)
             settings["elapsed_seconds"] = time.monotonic() - started
+            settings["load_average_now"] = [round(load, 2) for load in os.getloadavg()]
             report = {"info": info, "settings": settings, "scenarios": scenarios, "runs": runs}
             write_markdown(results / "latest.md", **report)
             write_json(results / "latest.json", **report)

@@ -10,6 +10,7 @@ import anyio.lowlevel
 import pytest
 
 from smfetch import AdaptiveRateLimiter
+from smfetch._limiter import _BETA, _SCALE_CONSTANT, _SLOW_START_GAIN
 
 
 class FakeClock:
@@ -87,16 +88,16 @@ async def test_calls_are_paced_one_slot_per_interval() -> None:
     assert [round(t - times[0], 6) for t in times] == [0.0, 0.2, 0.4, 0.6]
 
 
-def test_slow_start_adds_one_call_per_second_per_success() -> None:
-    """Before any throttle, each success raises the rate by one call/s."""
+def test_slow_start_adds_a_fixed_gain_per_success() -> None:
+    """Before any throttle, each success raises the rate by the slow-start gain."""
     limiter = _limiter(FakeClock(), initial_rate=5)
     for _ in range(10):
         limiter.on_success()
-    assert limiter.rate == 15
+    assert limiter.rate == 5 + 10 * _SLOW_START_GAIN
 
 
 async def test_a_throttle_cuts_the_rate_to_beta_of_what_was_achieved() -> None:
-    """A throttle sets the rate to 0.7 x min(rate, measured answer rate)."""
+    """A throttle sets the rate to beta x min(rate, rate the server accepted lately)."""
     clock = FakeClock()
     limiter = _limiter(clock, initial_rate=10)
     for _ in range(40):  # slow start runs the rate far above what was answered
@@ -104,12 +105,12 @@ async def test_a_throttle_cuts_the_rate_to_beta_of_what_was_achieved() -> None:
         limiter.on_success()
     before = limiter.rate
     limiter.on_throttle(ticket)
-    assert 0 < limiter.measured_rate < before
-    assert limiter.rate == pytest.approx(0.7 * limiter.measured_rate)
+    assert 0 < limiter.accepted_rate < before
+    assert limiter.rate == pytest.approx(_BETA * limiter.accepted_rate)
 
 
 async def test_only_one_decrease_per_window() -> None:
-    """Throttles of calls reserved before the last decrease do not cut the rate again."""
+    """Throttles of calls sent before the last decrease do not cut the rate again."""
     clock = FakeClock()
     limiter = _limiter(clock, initial_rate=20)
     old_tickets = [await limiter.acquire() for _ in range(5)]
@@ -128,8 +129,8 @@ async def test_rate_recovers_along_the_cubic_curve() -> None:
     clock = FakeClock()
     limiter = _limiter(clock, initial_rate=20)
     limiter.on_throttle(await limiter.acquire())
-    throttled_at = limiter.rate / 0.7
-    k = (throttled_at * 0.3 / 0.4) ** (1 / 3)
+    throttled_at = limiter.rate / _BETA
+    k = (throttled_at * (1 - _BETA) / _SCALE_CONSTANT) ** (1 / 3)
     rates = []
     while clock.now < 1000.0 + 2 * k:
         await limiter.acquire()
@@ -141,8 +142,8 @@ async def test_rate_recovers_along_the_cubic_curve() -> None:
     assert rates[-1][1] > throttled_at
 
 
-async def test_waiters_reserve_again_after_a_decrease() -> None:
-    """A slot reserved at the old rate is given up and taken anew at the new spacing."""
+async def test_a_waiting_call_goes_out_at_the_new_rate_after_a_decrease() -> None:
+    """A call already waiting when the rate drops is spaced at the new rate."""
     clock = SteppedClock()
     limiter = _limiter(clock, initial_rate=10)
     sent: list[float] = []
@@ -155,13 +156,14 @@ async def test_waiters_reserve_again_after_a_decrease() -> None:
         group.start_soon(call)
         group.start_soon(call)
         await anyio.wait_all_tasks_blocked()
-        limiter.on_throttle(clock.now)  # 10/s -> 7/s while the second call waits
+        limiter.on_throttle(clock.now)  # 10/s -> 10 x beta while the second call waits
         clock.release()
         await anyio.wait_all_tasks_blocked()
         clock.release()
 
-    assert clock.requests == pytest.approx([0.1, 1 / 7 - 0.1])
-    assert sent == pytest.approx([1000.0, 1000.0 + 1 / 7])
+    slower = 10 * _BETA
+    assert clock.requests == pytest.approx([0.1, 1 / slower - 0.1])
+    assert sent == pytest.approx([1000.0, 1000.0 + 1 / slower])
 
 
 def test_max_rate_is_a_ceiling_and_the_start() -> None:

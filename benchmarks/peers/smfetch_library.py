@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import anyio
 import structlog
 
+import smfetch
 from benchmarks.peers._io import DescribeClock, OutcomeFile, parse_args, read_arns, report
 from smfetch import Described, ModelPackageFetcher
 
@@ -27,6 +28,7 @@ async def run(arns: list[str], out_file: Path) -> None:
         smfetch_retries=stats.retries,
         smfetch_rerequested=stats.rerequested,
         smfetch_final_rate=round(stats.rate, 2),
+        smfetch_imported_from=smfetch.__file__,
     )
 
 

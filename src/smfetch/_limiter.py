@@ -3,15 +3,16 @@
 Calls are paced one every ``1 / rate`` seconds, in the order they ask, with
 no bursts. The rate adapts the way TCP's congestion window does:
 
-- **Slow start**: from a careful ``initial_rate`` the rate grows by one call/s
-  per success, doubling about once a second, until the first throttle (TCP's
-  slow start, RFC 5681 section 3.1).
-- **CUBIC** after that: a throttle cuts the rate to ``beta`` times the rate
-  that was actually achieved, then the rate climbs back along a cubic curve
-  that is flat near the rate that was throttled and probes beyond it later
+- **Slow start**: from a careful ``initial_rate`` the rate grows by
+  ``_SLOW_START_GAIN`` calls/s per success, doubling about every
+  ``1 / _SLOW_START_GAIN`` seconds, until the first throttle (TCP's slow
+  start, RFC 5681 section 3.1).
+- **CUBIC** after that: a throttle cuts the rate to ``_BETA`` times the rate
+  the server actually accepted over the last second, then the rate climbs back
+  along a cubic curve that is flat near that rate and probes beyond it later
   (Ha, Rhee and Xu, "CUBIC: A New TCP-Friendly High-Speed TCP Variant", 2008;
-  constants and the measured-rate cap as in botocore's adaptive retry mode,
-  ``botocore/retries/throttling.py`` and ``adaptive.py``).
+  the scale constant, and the cap at twice the accepted rate, as in botocore's
+  adaptive retry mode, ``botocore/retries/throttling.py`` and ``adaptive.py``).
 
 Only one decrease happens per window: throttles of calls sent before the last
 decrease were sent at the old rate and say nothing new.
@@ -19,6 +20,7 @@ decrease were sent at the old rate and say nothing new.
 
 from __future__ import annotations
 
+import collections
 import math
 import time
 from typing import TYPE_CHECKING, Final
@@ -34,10 +36,12 @@ __all__ = ["AdaptiveRateLimiter"]
 _log = structlog.get_logger("smfetch")
 
 _SCALE_CONSTANT: Final = 0.4  # botocore CubicCalculator._SCALE_CONSTANT
-_BETA: Final = 0.7  # botocore CubicCalculator._BETA
-_MEASURE_BUCKET: Final = 0.5  # seconds; botocore RateClocker
-_MEASURE_SMOOTHING: Final = 0.8
-_MAX_OVER_MEASURED: Final = 2.0  # botocore ClientRateLimiter._MAX_RATE_ADJUST_SCALE
+_BETA: Final = (
+    0.9  # botocore uses 0.7; against a token bucket a gentler cut keeps more of the limit
+)
+_SLOW_START_GAIN: Final = 4.0  # calls/s added per success before the first throttle
+_MAX_OVER_ACCEPTED: Final = 2.0  # botocore ClientRateLimiter._MAX_RATE_ADJUST_SCALE
+_WINDOW: Final = 0.5  # seconds of successes the accepted rate is measured over
 
 
 class AdaptiveRateLimiter:
@@ -79,9 +83,8 @@ class AdaptiveRateLimiter:
         self._w_max = self._rate
         self._k = 0.0
         self._last_decrease = -math.inf
-        self._measured = 0.0
-        self._bucket_start = math.floor(clock() / _MEASURE_BUCKET) * _MEASURE_BUCKET
-        self._bucket_count = 0
+        self._successes: collections.deque[float] = collections.deque()
+        self._first_success = math.inf
 
     @property
     def rate(self) -> float:
@@ -89,9 +92,9 @@ class AdaptiveRateLimiter:
         return self._rate
 
     @property
-    def measured_rate(self) -> float:
-        """Answers per second recently received (smoothed)."""
-        return self._measured
+    def accepted_rate(self) -> float:
+        """Calls per second the server accepted over the last second (0 before any)."""
+        return self._accepted(self._clock())
 
     async def acquire(self) -> float:
         """Wait for this call's turn; return a ticket to pass to :meth:`on_throttle`.
@@ -114,22 +117,24 @@ class AdaptiveRateLimiter:
     def on_success(self) -> None:
         """A call was answered without throttling: probe upward."""
         now = self._clock()
-        self._measure(now)
+        self._successes.append(now)
+        self._first_success = min(self._first_success, now)
         if self._slow_start:
-            self._rate = self._clamp(self._rate + 1.0)
+            self._rate = self._clamp(self._rate + _SLOW_START_GAIN)
             return
         cubic = _SCALE_CONSTANT * (now - self._last_decrease - self._k) ** 3 + self._w_max
-        if self._measured > 0:
-            cubic = min(cubic, _MAX_OVER_MEASURED * self._measured)
+        accepted = self._accepted(now)
+        if accepted > 0:
+            cubic = min(cubic, _MAX_OVER_ACCEPTED * accepted)
         self._rate = self._clamp(cubic)
 
     def on_throttle(self, ticket: float) -> None:
         """A call that went out at ``ticket`` (from :meth:`acquire`) was throttled: back off."""
         now = self._clock()
-        self._measure(now)
         if ticket < self._last_decrease:
             return
-        achieved = min(self._rate, self._measured) if self._measured > 0 else self._rate
+        accepted = self._accepted(now)
+        achieved = min(self._rate, accepted) if accepted > 0 else self._rate
         self._w_max = achieved
         self._k = (achieved * (1 - _BETA) / _SCALE_CONSTANT) ** (1 / 3)
         self._last_decrease = now
@@ -145,14 +150,10 @@ class AdaptiveRateLimiter:
         rate = max(self.min_rate, rate)
         return rate if self.max_rate is None else min(self.max_rate, rate)
 
-    def _measure(self, now: float) -> None:
-        # botocore's RateClocker: count answers in half-second buckets, smooth the rate.
-        bucket = math.floor(now / _MEASURE_BUCKET) * _MEASURE_BUCKET
-        if bucket > self._bucket_start:
-            current = self._bucket_count / (bucket - self._bucket_start)
-            self._measured = current * _MEASURE_SMOOTHING + self._measured * (
-                1 - _MEASURE_SMOOTHING
-            )
-            self._bucket_count = 0
-            self._bucket_start = bucket
-        self._bucket_count += 1
+    def _accepted(self, now: float) -> float:
+        # Successes in the last second (or since the first one, early on).
+        successes = self._successes
+        while successes and successes[0] < now - _WINDOW:
+            successes.popleft()
+        span = min(_WINDOW, now - self._first_success)
+        return len(successes) / span if span >= _WINDOW / 4 else 0.0
