@@ -81,7 +81,8 @@ def targets_table(runs: list[PeerRun]) -> list[str]:
             continue
         for what, measured, bound, unit in _target_checks(run):
             met = run.ok and measured is not None and measured <= bound
-            shown = "-" if measured is None else f"{measured:.3g} {unit}".strip()
+            digits = {"x": ".3f", "%": ".2f", "s": ".2f", "ms": ".1f"}.get(unit, ".0f")
+            shown = "-" if measured is None else f"{measured:{digits}} {unit}".strip()
             lines.append(
                 f"| {run.scenario} | {run.peer} | {what} <= {bound:g} {unit} | {shown} | "
                 f"{'met' if met else '**missed**'} |"

@@ -110,7 +110,7 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(
             "S6",
-            "memory: 1,000,000-line ARN file to JSONL through the smfetch CLI",
+            "memory: a big ARN file (with repeats and comments) to JSONL through the smfetch CLI",
             1_000_000,
             Faults(latency=0.002, seed=SEED),
             cli_only=True,

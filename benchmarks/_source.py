@@ -1,5 +1,8 @@
 """Pin the smfetch source a run measures, while others may be editing ``src/``.
 
+By default the working tree's package is copied; ``--commit REV`` measures a
+commit instead, extracted with ``git archive`` (the repository is only read).
+
 The package is copied into the run's work directory and put first on every
 child's ``PYTHONPATH`` (server, peers, CLI), so one run measures one version
 even if files change under it; the report names the commit, the uncommitted
@@ -9,8 +12,10 @@ files and a digest of the copy.
 from __future__ import annotations
 
 import hashlib
+import io
 import shutil
 import subprocess
+import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +63,40 @@ def _git(*args: str) -> str:
     return result.stdout
 
 
+def _fingerprint(target: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted((target / "smfetch").rglob("*.py")):
+        digest.update(str(path.relative_to(target)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def snapshot_commit(work: Path, revision: str) -> SourceSnapshot:
+    """Extract ``src/smfetch`` of a commit (``git archive``, read-only) into ``work/src``.
+
+    Raises:
+        ValueError: the revision is unknown or has no ``src/smfetch``.
+    """
+    commit = _git("rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}").strip()
+    if not commit:
+        raise ValueError(f"unknown commit {revision!r}")
+    archive = subprocess.run(
+        ["git", "--no-optional-locks", "archive", "--format=tar", commit, "src/smfetch"],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    if archive.returncode != 0:
+        raise ValueError(f"cannot read src/smfetch at {revision}: {archive.stderr.decode()}")
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(work / "archive", filter="data")
+    target = work / "archive" / "src"
+    return SourceSnapshot(
+        path=target, commit=commit, uncommitted=[], digest=_fingerprint(target), diff=""
+    )
+
+
 def snapshot_smfetch(work: Path) -> SourceSnapshot:
     """Copy the imported smfetch package into ``work/src`` and fingerprint it."""
     package = Path(smfetch.__file__).resolve().parent
@@ -65,15 +104,11 @@ def snapshot_smfetch(work: Path) -> SourceSnapshot:
     shutil.copytree(
         package, target / "smfetch", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
     )
-    digest = hashlib.sha256()
-    for path in sorted((target / "smfetch").rglob("*.py")):
-        digest.update(str(path.relative_to(target)).encode())
-        digest.update(path.read_bytes())
     status = _git("status", "--porcelain", "--", "src")
     return SourceSnapshot(
         path=target,
         commit=_git("rev-parse", "HEAD").strip() or "unknown",
         uncommitted=[line[3:].strip() for line in status.splitlines() if line.strip()],
-        digest=digest.hexdigest(),
+        digest=_fingerprint(target),
         diff=_git("diff", "--", "src"),
     )

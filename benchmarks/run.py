@@ -24,7 +24,7 @@ from benchmarks._peers import PEERS
 from benchmarks._processes import ServerProcess
 from benchmarks._report import machine_info, plot_scenario, write_json, write_markdown
 from benchmarks._scenarios import SCENARIOS, Scenario
-from benchmarks._source import ROOT, snapshot_smfetch
+from benchmarks._source import ROOT, snapshot_commit, snapshot_smfetch
 from smfetch.testing import Catalogue
 
 if TYPE_CHECKING:
@@ -83,6 +83,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=_csv(PEERS),
         default=list(PEERS),
         help=f"comma-separated, from: {', '.join(PEERS)}",
+    )
+    parser.add_argument(
+        "--commit",
+        metavar="REV",
+        default=None,
+        help="measure src/smfetch of this commit (default: the working tree at the start)",
     )
     parser.add_argument("--results", type=Path, default=None, help="where the results go")
     parser.add_argument(
@@ -167,6 +173,8 @@ def _terminate(signum: int, _frame: FrameType | None) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
+    # Even when started with SIGINT ignored (a background job), Ctrl-C must unwind.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     scenarios = select_scenarios(args)
     peers = [PEERS[key] for key in args.peers]
     results = args.results or (RESULTS / "quick" if args.quick else RESULTS)
@@ -182,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="smfetch-bench-"))
     runs: list[PeerRun] = []
     try:
-        source = snapshot_smfetch(work)
+        source = snapshot_commit(work, args.commit) if args.commit else snapshot_smfetch(work)
         # Every child (server, peers, CLI) imports the snapshot, then finds benchmarks/.
         os.environ["PYTHONPATH"] = os.pathsep.join([str(source.path), str(ROOT)])
         settings["smfetch_source"] = source.describe()

@@ -272,14 +272,15 @@ class ModelPackageFetcher:
         task_group = self._require_open()
         deadline = None if self.deadline is None else anyio.current_time() + self.deadline
         run = _Run(scope=anyio.CancelScope(deadline=deadline or float("inf")), deadline=deadline)
-        send, receive = anyio.create_memory_object_stream[Outcome](
-            self.max_concurrency * self.batch_size
-        )
+        # Outcomes travel in chunks (one per settled part of a batch): a stream
+        # operation per ARN would cost more CPU than decoding the answers.
+        send, receive = anyio.create_memory_object_stream[list[Outcome]](self.max_concurrency)
         task_group.start_soon(self._run, arns, send, run)
         with receive:
             try:
-                async for outcome in receive:
-                    yield outcome
+                async for chunk in receive:
+                    for outcome in chunk:
+                        yield outcome
             finally:
                 run.abandoned = True
                 run.scope.cancel()
@@ -323,7 +324,7 @@ class ModelPackageFetcher:
     async def _run(
         self,
         arns: Iterable[str] | AsyncIterable[str],
-        outcomes: MemoryObjectSendStream[Outcome],
+        outcomes: MemoryObjectSendStream[list[Outcome]],
         run: _Run,
     ) -> None:
         started = time.monotonic()
@@ -372,7 +373,7 @@ class ModelPackageFetcher:
         self,
         arns: Iterable[str] | AsyncIterable[str],
         batches: MemoryObjectSendStream[list[str]],
-        outcomes: MemoryObjectSendStream[Outcome],
+        outcomes: MemoryObjectSendStream[list[Outcome]],
         run: _Run,
     ) -> None:
         """Dedupe and check the input, and cut it into batches."""
@@ -382,9 +383,8 @@ class ModelPackageFetcher:
             async for item in _iterate(arns):
                 if not isinstance(item, str):
                     self._bump(run, "invalid")
-                    await self._emit(
-                        outcomes, Failed(repr(item), INVALID_ARN, _not_a_string(item), 0), run
-                    )
+                    failed = Failed(repr(item), INVALID_ARN, _not_a_string(item), 0)
+                    await self._emit(outcomes, [failed], run)
                     continue
                 if item in seen:
                     self._bump(run, "duplicates")
@@ -392,9 +392,8 @@ class ModelPackageFetcher:
                 seen.add(item)
                 if self.validate_arns and not is_valid_arn(item):
                     self._bump(run, "invalid")
-                    await self._emit(
-                        outcomes, Failed(item, INVALID_ARN, _why_invalid(item), 0), run
-                    )
+                    failed = Failed(item, INVALID_ARN, _why_invalid(item), 0)
+                    await self._emit(outcomes, [failed], run)
                     continue
                 batch.append(item)
                 if len(batch) == self.batch_size:
@@ -406,7 +405,7 @@ class ModelPackageFetcher:
     async def _work(
         self,
         batches: MemoryObjectReceiveStream[list[str]],
-        outcomes: MemoryObjectSendStream[Outcome],
+        outcomes: MemoryObjectSendStream[list[Outcome]],
         run: _Run,
     ) -> None:
         async with batches, outcomes:
@@ -417,7 +416,7 @@ class ModelPackageFetcher:
         self,
         batch_id: int,
         batch: list[str],
-        outcomes: MemoryObjectSendStream[Outcome],
+        outcomes: MemoryObjectSendStream[list[Outcome]],
         run: _Run,
     ) -> None:
         """Give every ARN of ``batch`` exactly one outcome."""
@@ -438,35 +437,35 @@ class ModelPackageFetcher:
                         "smfetch.batch_split", batch=batch_id, size=len(part), code=error.code
                     )
                     continue
-                for arn in part:
-                    await self._emit(
-                        outcomes, Failed(arn, error.code, error.message, attempts[arn]), run
-                    )
+                failed: list[Outcome] = [
+                    Failed(arn, error.code, error.message, attempts[arn]) for arn in part
+                ]
+                await self._emit(outcomes, failed, run)
                 continue
-            again = await self._settle(response, part, attempts, rerequests, outcomes, run)
+            settled, again = self._settle(response, part, attempts, rerequests)
+            await self._emit(outcomes, settled, run)
             if again:
                 rerequests.update(again)
                 self._bump(run, "rerequested", len(again))
                 _log.warning("smfetch.batch_rerequested", batch=batch_id, arns=len(again))
                 parts.append(again)
 
-    async def _settle(  # noqa: PLR0917 - a private step of _describe_batch
+    def _settle(
         self,
         response: BatchDescribeModelPackageOutputTypeDef,
         part: list[str],
         attempts: Counter[str],
         rerequests: Counter[str],
-        outcomes: MemoryObjectSendStream[Outcome],
-        run: _Run,
-    ) -> list[str]:
-        """Emit outcomes for the ARNs ``response`` settles; return those to ask for again."""
+    ) -> tuple[list[Outcome], list[str]]:
+        """Outcomes of the ARNs ``response`` settles, and the ARNs to ask for again."""
         summaries = response.get("ModelPackageSummaries") or {}
         errors = response.get("BatchDescribeModelPackageErrorMap") or {}
+        settled: list[Outcome] = []
         again: list[str] = []
         for arn in part:
             summary = summaries.get(arn)
             if summary is not None:
-                await self._emit(outcomes, Described(arn, summary), run)
+                settled.append(Described(arn, summary))
                 continue
             entry = errors.get(arn)
             may_retry = rerequests[arn] < self.max_attempts - 1
@@ -476,7 +475,7 @@ class ModelPackageFetcher:
                     again.append(arn)
                 else:
                     message = entry.get("ErrorResponse") or ""
-                    await self._emit(outcomes, Failed(arn, code, message, attempts[arn]), run)
+                    settled.append(Failed(arn, code, message, attempts[arn]))
             elif may_retry:
                 again.append(arn)
             else:
@@ -484,10 +483,8 @@ class ModelPackageFetcher:
                     f"the service left this ARN out of both maps of {rerequests[arn] + 1} "
                     "successful answers"
                 )
-                await self._emit(
-                    outcomes, Failed(arn, MISSING_FROM_RESPONSE, message, attempts[arn]), run
-                )
-        return again
+                settled.append(Failed(arn, MISSING_FROM_RESPONSE, message, attempts[arn]))
+        return settled, again
 
     async def _call(
         self, batch_id: int, part: list[str], attempts: Counter[str], run: _Run
@@ -557,10 +554,13 @@ class ModelPackageFetcher:
         return response
 
     async def _emit(
-        self, outcomes: MemoryObjectSendStream[Outcome], outcome: Outcome, run: _Run
+        self, outcomes: MemoryObjectSendStream[list[Outcome]], chunk: list[Outcome], run: _Run
     ) -> None:
-        self._bump(run, "described" if isinstance(outcome, Described) else "failed")
-        await outcomes.send(outcome)
+        described = sum(isinstance(outcome, Described) for outcome in chunk)
+        self._bump(run, "described", described)
+        self._bump(run, "failed", len(chunk) - described)
+        if chunk:
+            await outcomes.send(chunk)
 
     def _bump(self, run: _Run, name: str, amount: int = 1) -> None:
         """Add to a count of this run and of the fetcher."""

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
+from ._http import SOCKET_KEY
 from ._wire import BATCH_DESCRIBE_TARGET, JSON_CONTENT_TYPE, error_body
 
 if TYPE_CHECKING:
@@ -249,8 +250,8 @@ class FaultLayer:
             self._count(plan, "in_flight", -1)
         status, headers, payload = answer or ("500 Internal Server Error", [], b"")
         if answer is None or plan.drop:
-            # Shut the socket: werkzeug's write then fails and it drops the request quietly.
-            sock = environ.get("werkzeug.socket")
+            # Shut the socket: the server's write then fails and it drops the connection.
+            sock = environ.get(SOCKET_KEY)
             if isinstance(sock, socket.socket):
                 sock.shutdown(socket.SHUT_RDWR)
         start_response(status, headers)

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal, Self
 
 import anyio.to_thread
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from ._catalogue import Catalogue
 from ._faults import FaultCounters, FaultLayer, Faults
+from ._http import WSGIServer
 from ._synthetic import SyntheticSageMaker
 
 if TYPE_CHECKING:
@@ -33,16 +33,6 @@ class Credentials:
 
     access_key_id: str = "AKIALOCALSAGEMAKER00"
     secret_access_key: str = "local-sagemaker-secret-key-not-real"  # noqa: S105 - a fake
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """werkzeug's request handler without its per-request log lines."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        """Log nothing: tests and benchmarks make thousands of calls."""
-
-    def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002 - werkzeug's name
-        """Log nothing (werkzeug would add a stderr handler of its own)."""
 
 
 class LocalSageMaker:
@@ -88,7 +78,7 @@ class LocalSageMaker:
         self._catalogue = Catalogue(account_id, region)
         self._synthetic: SyntheticSageMaker | None = None
         self._layer: FaultLayer | None = None
-        self._server: BaseWSGIServer | None = None
+        self._server: WSGIServer | None = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------
@@ -99,9 +89,7 @@ class LocalSageMaker:
             raise RuntimeError("LocalSageMaker is already running")
         app = self._make_app()
         self._layer = FaultLayer(app, self._initial_faults, account_id=self.account_id)
-        self._server = make_server(
-            self._host, self._port, self._layer, threaded=True, request_handler=_QuietHandler
-        )
+        self._server = WSGIServer(self._host, self._port, self._layer)
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="smfetch-local-sagemaker", daemon=True
         )
@@ -115,8 +103,7 @@ class LocalSageMaker:
         if layer is not None:
             layer.close()
         if server is not None:
-            server.shutdown()
-            server.server_close()
+            server.close()
         if thread is not None:
             thread.join()
 
@@ -253,7 +240,7 @@ class LocalSageMaker:
             self._synthetic.catalogue = self._catalogue
         self._running_layer().reset(self._initial_faults)
 
-    def _running_server(self) -> BaseWSGIServer:
+    def _running_server(self) -> WSGIServer:
         if self._server is None:
             raise RuntimeError("LocalSageMaker is not running: call start() or use it in 'with'")
         return self._server
