@@ -224,6 +224,9 @@ class ModelPackageFetcher:
         config = AioConfig(
             max_pool_connections=max(self.max_concurrency, 10),
             retries={"mode": "standard", "total_max_attempts": 1},
+            # The pipeline checks every ARN and the batch size itself; botocore's
+            # walk over 100 ARNs per call would cost more than decoding the answer.
+            parameter_validation=False,
             connect_timeout=min(self.timeout, 10.0),
             read_timeout=self.timeout,
             user_agent_extra=f"smfetch/{version('smfetch')}",
