@@ -8,7 +8,7 @@ no bursts. The rate adapts the way TCP's congestion window does:
   ``1 / _SLOW_START_GAIN`` seconds, until the first throttle (TCP's slow
   start, RFC 5681 section 3.1).
 - **CUBIC** after that: a throttle cuts the rate to ``_BETA`` times the rate
-  the server actually accepted over the last second, then the rate climbs back
+  the server actually accepted over the last half second, then the rate climbs back
   along a cubic curve that is flat near that rate and probes beyond it later
   (Ha, Rhee and Xu, "CUBIC: A New TCP-Friendly High-Speed TCP Variant", 2008;
   the scale constant, and the cap at twice the accepted rate, as in botocore's
@@ -93,7 +93,7 @@ class AdaptiveRateLimiter:
 
     @property
     def accepted_rate(self) -> float:
-        """Calls per second the server accepted over the last second (0 before any)."""
+        """Calls per second the server accepted lately (0 before any)."""
         return self._accepted(self._clock())
 
     async def acquire(self) -> float:
@@ -131,7 +131,7 @@ class AdaptiveRateLimiter:
     def on_throttle(self, ticket: float) -> None:
         """A call that went out at ``ticket`` (from :meth:`acquire`) was throttled: back off."""
         now = self._clock()
-        if ticket < self._last_decrease:
+        if ticket <= self._last_decrease:
             return
         accepted = self._accepted(now)
         achieved = min(self._rate, accepted) if accepted > 0 else self._rate
@@ -151,7 +151,7 @@ class AdaptiveRateLimiter:
         return rate if self.max_rate is None else min(self.max_rate, rate)
 
     def _accepted(self, now: float) -> float:
-        # Successes in the last second (or since the first one, early on).
+        # Successes in the window (or since the first one, early on).
         successes = self._successes
         while successes and successes[0] < now - _WINDOW:
             successes.popleft()
