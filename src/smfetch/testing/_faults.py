@@ -18,11 +18,11 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from ._http import SOCKET_KEY
+from ._http import SOCKET_KEY, call_wsgi
 from ._wire import BATCH_DESCRIBE_TARGET, JSON_CONTENT_TYPE, error_body
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Iterable
 
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
@@ -348,7 +348,7 @@ class FaultLayer:
             if self._woken.wait(self._faults.stall_seconds):
                 return None
         self._count(plan, "forwarded", 1)
-        status, headers, payload = _call(self._app, environ)
+        status, headers, payload = call_wsgi(self._app, environ)
         if plan.omit and arns and status.startswith("200"):
             payload = self._omit(plan, payload, arns)
             headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
@@ -398,25 +398,6 @@ def _error(status: int, code: str, message: str) -> _Response:
     payload = error_body(code, message)
     headers = [("Content-Type", JSON_CONTENT_TYPE), ("Content-Length", str(len(payload)))]
     return f"{status} {reason[status]}", headers, payload
-
-
-def _call(app: WSGIApplication, environ: WSGIEnvironment) -> _Response:
-    captured: dict[str, Any] = {}
-
-    def start_response(
-        status: str, headers: list[tuple[str, str]], exc_info: Any = None
-    ) -> Callable[[bytes], object]:
-        captured["status"], captured["headers"] = status, headers
-        return lambda _data: None
-
-    result = app(environ, start_response)
-    try:
-        payload = b"".join(result)
-    finally:
-        close = getattr(result, "close", None)
-        if close is not None:
-            close()
-    return captured["status"], list(captured["headers"]), payload
 
 
 class ServerControl:

@@ -21,10 +21,31 @@ from urllib.parse import unquote
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
-__all__ = ["SOCKET_KEY", "WSGIServer"]
+__all__ = ["SOCKET_KEY", "WSGIServer", "call_wsgi"]
 
 #: WSGI environ key of the connection's socket (the fault layer drops it).
 SOCKET_KEY = "smfetch.socket"
+
+
+def call_wsgi(
+    app: WSGIApplication, environ: dict[str, Any]
+) -> tuple[str, list[tuple[str, str]], bytes]:
+    """Run a WSGI app to the end: its status line, headers and whole body."""
+    started: list[Any] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        started[:] = [status, list(headers)]
+        return lambda _data: None
+
+    result = app(environ, start_response)
+    try:
+        payload = b"".join(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    status, headers = started
+    return status, headers, payload
 
 
 class WSGIServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
@@ -108,22 +129,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             key = "HTTP_" + name.upper().replace("-", "_")
             if key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
                 environ[key] = f"{environ[key]},{value}" if key in environ else value
-        started: list[Any] = []
-
-        def start_response(
-            status: str, headers: list[tuple[str, str]], exc_info: Any = None
-        ) -> Any:
-            started[:] = [status, headers]
-            return lambda _data: None
-
-        result = self.server.app(environ, start_response)
-        try:
-            payload = b"".join(result)
-        finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
-        status, headers = started
+        status, headers, payload = call_wsgi(self.server.app, environ)
         code, _, reason = status.partition(" ")
         try:
             self.send_response_only(int(code), reason)
