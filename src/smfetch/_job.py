@@ -83,12 +83,13 @@ async def run_job(
                     report.described += 1
                 else:
                     report.failures[outcome.code] += 1
-                progress.update(done(), report, fetcher.stats)
+                if progress.due():  # counting is cheap; building the figures is not
+                    progress.update(done(), report, fetcher.stats)
     except RunStoppedError as exc:
         report.stopped = exc
     finally:
         report.skipped_lines += reader.skipped
         report.elapsed = time.monotonic() - started
         report.stats = fetcher.stats
-        progress.update(done(), report, fetcher.stats, force=True)
+        progress.update(done(), report, fetcher.stats)
     return report

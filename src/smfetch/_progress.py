@@ -92,15 +92,15 @@ class JobProgress:
         if self._progress is not None:
             self._progress.stop()
 
-    def update(
-        self, done: int, report: JobReport, stats: FetchStats, *, force: bool = False
-    ) -> None:
-        """Show ``done`` lines accounted for; redraws at most five times a second."""
+    def due(self) -> bool:
+        """Whether the bar is on and due a redraw (at most five a second)."""
+        return self._progress is not None and time.monotonic() - self._last >= _REFRESH
+
+    def update(self, done: int, report: JobReport, stats: FetchStats) -> None:
+        """Show ``done`` lines accounted for, and the run's figures."""
         if self._progress is None or self._task is None:
             return
         now = time.monotonic()
-        if not force and now - self._last < _REFRESH:
-            return
         self._last = now
         elapsed = max(now - self._started, 1e-9)
         self._progress.update(
