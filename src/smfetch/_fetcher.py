@@ -27,9 +27,9 @@ from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 
 from ._arns import MAX_ARN_LENGTH, MAX_ARNS_PER_CALL, is_valid_arn
+from ._calls import CallFailedError, CallGuard
 from ._decode import FastResponseParserFactory
 from ._exceptions import (
-    ClassifiedError,
     DeadlineExceededError,
     ErrorKind,
     RunStoppedError,
@@ -38,14 +38,12 @@ from ._exceptions import (
 )
 from ._limiter import AdaptiveRateLimiter
 from ._outcomes import INVALID_ARN, MISSING_FROM_RESPONSE, Described, Failed, FetchStats, Outcome
-from ._retry import RetryableCallError, retrying
 
 if TYPE_CHECKING:
     from types import TracebackType
 
     from anyio.abc import TaskGroup
     from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
-    from tenacity import RetryCallState
     from types_aiobotocore_sagemaker.client import SageMakerClient
     from types_aiobotocore_sagemaker.type_defs import (
         BatchDescribeModelPackageErrorTypeDef,
@@ -67,14 +65,6 @@ class DescribeAllResult(TypedDict):
     """Described packages by ARN."""
     BatchDescribeModelPackageErrorMap: dict[str, BatchDescribeModelPackageErrorTypeDef]
     """Every other ARN, with the code and message of its ``Failed`` outcome."""
-
-
-class _CallFailedError(Exception):
-    """A call failed for good (retries exhausted, or not retryable)."""
-
-    def __init__(self, classified: ClassifiedError) -> None:
-        super().__init__(classified.message)
-        self.classified = classified
 
 
 @dataclass
@@ -177,8 +167,10 @@ class ModelPackageFetcher:
         self.deadline = deadline
         self.validate_arns = validate_arns
         self.limiter = limiter if limiter is not None else AdaptiveRateLimiter(max_rate=max_rate)
-        self._counts: Counter[str] = Counter()
-        """Every run's counts, by ``FetchStats`` field name."""
+        self._guard = CallGuard(
+            limiter=self.limiter, timeout=self.timeout, max_attempts=self.max_attempts
+        )
+        """Makes every call; holds every run's counts, by ``FetchStats`` field name."""
         self._stack: AsyncExitStack | None = None
         self._task_group: TaskGroup | None = None
 
@@ -255,7 +247,7 @@ class ModelPackageFetcher:
     @property
     def stats(self) -> FetchStats:
         """Counts so far, over every run of this fetcher, and the limiter's rate."""
-        return FetchStats(**self._counts, rate=self.limiter.rate)
+        return FetchStats(**self._guard.counts, rate=self.limiter.rate)
 
     async def stream(
         self, arns: Iterable[str] | AsyncIterable[str]
@@ -430,7 +422,7 @@ class ModelPackageFetcher:
             part = parts.pop()
             try:
                 response = await self._call(batch_id, part, attempts, run)
-            except _CallFailedError as failure:
+            except CallFailedError as failure:
                 error = failure.classified
                 if error.kind is ErrorKind.INVALID_REQUEST and len(part) > 1:
                     half = len(part) // 2
@@ -492,69 +484,16 @@ class ModelPackageFetcher:
     async def _call(
         self, batch_id: int, part: list[str], attempts: Counter[str], run: _Run
     ) -> BatchDescribeModelPackageOutputTypeDef:
-        """One call with retries; :class:`_CallFailedError` once it cannot succeed."""
-
-        def before_sleep(state: RetryCallState) -> None:
-            error = state.outcome.exception() if state.outcome is not None else None
-            _log.info(
-                "smfetch.retry_scheduled",
-                batch=batch_id,
-                attempt=state.attempt_number,
-                wait=round(state.upcoming_sleep, 3),
-                code=error.classified.code if isinstance(error, RetryableCallError) else None,
-            )
-
-        try:
-            async for attempt in retrying(
-                max_attempts=self.max_attempts, before_sleep=before_sleep
-            ):
-                with attempt:
-                    retry = attempt.retry_state.attempt_number > 1
-                    return await self._attempt(batch_id, part, attempts, run, retry=retry)
-        except RetryableCallError as exc:
-            if exc.classified.kind is ErrorKind.UNREACHABLE:
-                raise exc.classified.stop_error() from exc
-            raise _CallFailedError(exc.classified) from exc
-        raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
-
-    async def _attempt(
-        self, batch_id: int, part: list[str], attempts: Counter[str], run: _Run, *, retry: bool
-    ) -> BatchDescribeModelPackageOutputTypeDef:
-        """One API call under the limiter and the per-call timeout."""
+        """One describe call with retries; :class:`CallFailedError` once it cannot succeed."""
         client = self._client
         assert client is not None, "the fetcher is open"
-        sent_at = await self.limiter.acquire()
-        self._bump(run, "calls")
-        self._bump(run, "retries", retry)
-        counts = self._counts
-        counts["in_flight"] += 1
-        counts["max_in_flight"] = max(counts["max_in_flight"], counts["in_flight"])
-        attempts.update(part)
-        _log.debug("smfetch.batch_sent", batch=batch_id, arns=len(part), retry=retry)
-        try:
-            with anyio.fail_after(self.timeout):
-                response = await client.batch_describe_model_package(ModelPackageArnList=part)
-        except Exception as exc:
-            error = classify_error(exc)
-            if error.kind is ErrorKind.THROTTLED:
-                self._bump(run, "throttled")
-                self.limiter.on_throttle(sent_at)
-                _log.info(
-                    "smfetch.batch_throttled",
-                    batch=batch_id,
-                    code=error.code,
-                    rate=round(self.limiter.rate, 2),
-                )
-            if error.kind.stops_run:
-                raise error.stop_error() from exc
-            if error.kind.retryable:
-                raise RetryableCallError(error) from exc
-            raise _CallFailedError(error) from exc
-        finally:
-            counts["in_flight"] -= 1
-        self.limiter.on_success()
-        _log.debug("smfetch.batch_finished", batch=batch_id, rate=round(self.limiter.rate, 2))
-        return response
+        return await self._guard.call(
+            lambda: client.batch_describe_model_package(ModelPackageArnList=part),
+            name="batch",
+            context={"batch": batch_id, "arns": len(part)},
+            counts=run.counts,
+            on_attempt=lambda: attempts.update(part),
+        )
 
     async def _emit(
         self, outcomes: MemoryObjectSendStream[list[Outcome]], chunk: list[Outcome], run: _Run
@@ -567,8 +506,7 @@ class ModelPackageFetcher:
 
     def _bump(self, run: _Run, name: str, amount: int = 1) -> None:
         """Add to a count of this run and of the fetcher."""
-        run.counts[name] += amount
-        self._counts[name] += amount
+        self._guard.bump(run.counts, name, amount)
 
 
 async def _iterate(arns: Iterable[str] | AsyncIterable[str]) -> AsyncIterator[object]:

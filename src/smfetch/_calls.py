@@ -1,0 +1,153 @@
+"""One guarded API call: a limiter slot, a timeout, classification, tenacity retries.
+
+Every call smfetch makes goes through :class:`CallGuard`, whatever the
+operation (``BatchDescribeModelPackage``, ``ListModelPackageGroups``,
+``ListModelPackages``), so they all share one account's rate budget, one retry
+policy and one error classification.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import anyio
+import structlog
+
+from ._exceptions import ClassifiedError, ErrorKind, classify_error
+from ._retry import RetryableCallError, retrying
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from tenacity import RetryCallState
+
+    from ._limiter import AdaptiveRateLimiter
+
+__all__ = ["CallFailedError", "CallGuard"]
+
+_log = structlog.get_logger("smfetch")
+
+T = TypeVar("T")
+
+
+class CallFailedError(Exception):
+    """A call failed for good (retries exhausted, or not retryable)."""
+
+    def __init__(self, classified: ClassifiedError) -> None:
+        super().__init__(classified.message)
+        self.classified = classified
+
+
+@dataclass
+class CallGuard:
+    """Makes calls under one limiter, timeout and retry policy, and counts them.
+
+    Counts go to ``counts`` (by ``FetchStats`` field name) and to the ``counts``
+    passed with each call (one run's own).
+    """
+
+    limiter: AdaptiveRateLimiter
+    timeout: float
+    max_attempts: int
+    counts: Counter[str] = field(default_factory=Counter)
+
+    async def call(
+        self,
+        operation: Callable[[], Awaitable[T]],
+        *,
+        name: str,
+        context: dict[str, Any],
+        counts: Counter[str],
+        on_attempt: Callable[[], None] | None = None,
+    ) -> T:
+        """Call ``operation`` until it succeeds or cannot.
+
+        Args:
+            operation: Makes the API call (a fresh coroutine each attempt).
+            name: What is called, for event names: ``smfetch.{name}_sent``, ...
+            context: Fields of every event about this call (``batch=7``, ``group=...``).
+            counts: The run's own counts.
+            on_attempt: Called as each attempt is sent.
+
+        Raises:
+            CallFailedError: the call failed for good; the caller decides what fails.
+            RunStoppedError: the error would fail every call (credentials,
+                permissions, configuration), or the endpoint stayed unreachable.
+        """
+
+        def before_sleep(state: RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome is not None else None
+            _log.info(
+                "smfetch.retry_scheduled",
+                **context,
+                attempt=state.attempt_number,
+                wait=round(state.upcoming_sleep, 3),
+                code=error.classified.code if isinstance(error, RetryableCallError) else None,
+            )
+
+        try:
+            async for attempt in retrying(
+                max_attempts=self.max_attempts, before_sleep=before_sleep
+            ):
+                with attempt:
+                    retry = attempt.retry_state.attempt_number > 1
+                    return await self._attempt(
+                        operation, name, context, counts, on_attempt, retry=retry
+                    )
+        except RetryableCallError as exc:
+            if exc.classified.kind is ErrorKind.UNREACHABLE:
+                raise exc.classified.stop_error() from exc
+            raise CallFailedError(exc.classified) from exc
+        raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+
+    async def _attempt(
+        self,
+        operation: Callable[[], Awaitable[T]],
+        name: str,
+        context: dict[str, Any],
+        counts: Counter[str],
+        on_attempt: Callable[[], None] | None,
+        *,
+        retry: bool,
+    ) -> T:
+        """One call under the limiter and the per-call timeout."""
+        sent_at = await self.limiter.acquire()
+        self.bump(counts, "calls")
+        self.bump(counts, "retries", retry)
+        total = self.counts
+        total["in_flight"] += 1
+        total["max_in_flight"] = max(total["max_in_flight"], total["in_flight"])
+        if on_attempt is not None:
+            on_attempt()
+        _log.debug(f"smfetch.{name}_sent", **context, retry=retry)
+        try:
+            with anyio.fail_after(self.timeout):
+                response = await operation()
+        except Exception as exc:
+            error = classify_error(exc)
+            if error.kind is ErrorKind.THROTTLED:
+                self.bump(counts, "throttled")
+                self.limiter.on_throttle(sent_at)
+                _log.info(
+                    f"smfetch.{name}_throttled",
+                    **context,
+                    code=error.code,
+                    rate=round(self.limiter.rate, 2),
+                )
+            if error.kind.stops_run:
+                raise error.stop_error() from exc
+            if error.kind.retryable:
+                raise RetryableCallError(error) from exc
+            raise CallFailedError(error) from exc
+        finally:
+            total["in_flight"] -= 1
+        self.limiter.on_success()
+        _log.debug(f"smfetch.{name}_finished", **context, rate=round(self.limiter.rate, 2))
+        return response
+
+    def bump(self, counts: Counter[str], name: str, amount: int = 1) -> None:
+        """Add to a count of one run (``counts``) and to the total."""
+        counts[name] += amount
+        self.counts[name] += amount
