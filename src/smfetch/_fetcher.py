@@ -14,7 +14,14 @@ from __future__ import annotations
 import itertools
 import time
 from collections import Counter
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Iterable,
+    Iterator,
+    Sequence,
+)
 from contextlib import AsyncExitStack, aclosing
 from dataclasses import dataclass, field
 from importlib.metadata import version
@@ -29,6 +36,7 @@ from aiobotocore.session import AioSession
 from ._arns import MAX_ARN_LENGTH, MAX_ARNS_PER_CALL, is_valid_arn
 from ._calls import CallFailedError, CallGuard
 from ._decode import FastResponseParserFactory
+from ._discovery import ApprovalStatus, Discovery, list_packages
 from ._exceptions import (
     DeadlineExceededError,
     ErrorKind,
@@ -40,6 +48,7 @@ from ._limiter import AdaptiveRateLimiter
 from ._outcomes import INVALID_ARN, MISSING_FROM_RESPONSE, Described, Failed, FetchStats, Outcome
 
 if TYPE_CHECKING:
+    from datetime import datetime
     from types import TracebackType
 
     from anyio.abc import TaskGroup
@@ -56,6 +65,10 @@ __all__ = ["DescribeAllResult", "ModelPackageFetcher"]
 _log = structlog.get_logger("smfetch")
 
 _CHECKPOINT_EVERY: Final = 512
+
+#: What ``stream`` reads: ARNs, and ``Failed`` items (discovery's unlisted groups)
+#: that pass through as they are.
+Input = Iterable[str | Failed] | AsyncIterable[str | Failed]
 
 
 class DescribeAllResult(TypedDict):
@@ -249,13 +262,13 @@ class ModelPackageFetcher:
         """Counts so far, over every run of this fetcher, and the limiter's rate."""
         return FetchStats(**self._guard.counts, rate=self.limiter.rate)
 
-    async def stream(
-        self, arns: Iterable[str] | AsyncIterable[str]
-    ) -> AsyncGenerator[Outcome, None]:
+    async def stream(self, arns: Input) -> AsyncGenerator[Outcome, None]:
         """Yield one outcome per distinct ARN of ``arns``, as batches complete.
 
         ``arns`` is read lazily. Duplicates are skipped (counted in ``stats``);
-        ARNs the service would refuse fail locally as ``InvalidArn``.
+        ARNs the service would refuse fail locally as ``InvalidArn``. ``Failed``
+        items (what :meth:`discover` yields for a group it could not list) are
+        yielded as they are.
 
         Raises:
             RunStoppedError: credentials, permissions or configuration make every
@@ -287,7 +300,7 @@ class ModelPackageFetcher:
                 "HINT: consume stream() inside 'async with ModelPackageFetcher(...)'."
             )
 
-    async def describe_all(self, arns: Iterable[str] | AsyncIterable[str]) -> DescribeAllResult:
+    async def describe_all(self, arns: Input) -> DescribeAllResult:
         """Describe every ARN and merge the outcomes like one API response.
 
         Raises:
@@ -306,6 +319,81 @@ class ModelPackageFetcher:
                     }
         return {"ModelPackageSummaries": summaries, "BatchDescribeModelPackageErrorMap": errors}
 
+    async def discover(
+        self,
+        *,
+        groups: Sequence[str] | None = None,
+        approval_status: ApprovalStatus | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        unversioned: bool = True,
+        concurrency: int = 4,
+    ) -> AsyncGenerator[str | Failed, None]:
+        """Yield the ARN of every model package selected, listing lazily.
+
+        Lists every group (``ListModelPackageGroups``) or the chosen ones, and
+        their versions (``ListModelPackages``), through this fetcher's limiter
+        and retries; listing stays only a few pages ahead of the caller. Feed
+        the result to :meth:`stream`, closing both in order::
+
+            async with (
+                aclosing(fetcher.discover(approval_status="Approved")) as arns,
+                aclosing(fetcher.stream(arns)) as outcomes,
+            ):
+                async for outcome in outcomes: ...
+
+        Args:
+            groups: Names or ARNs of groups; ``None`` lists every group.
+            approval_status: Only packages with this ``ModelApprovalStatus``.
+            created_after: Only packages created after this time.
+            created_before: Only packages created before this time.
+            unversioned: With ``groups=None``, also packages outside any group.
+            concurrency: Groups listed at once.
+
+        Yields:
+            Package ARNs, and a ``Failed`` item (keyed by the group's ARN, or its
+            name as given) for each group that does not exist or could not be listed.
+
+        Raises:
+            RunStoppedError: listing cannot go on (credentials, permissions, the
+                groups themselves could not be listed).
+            ValueError: a filter is not one the API accepts.
+        """
+        discovery = Discovery(
+            groups=groups,
+            approval_status=approval_status,
+            created_after=created_after,
+            created_before=created_before,
+            unversioned=unversioned,
+            concurrency=concurrency,
+        )
+        task_group = self._require_open()
+        client = self._client
+        assert client is not None, "the fetcher is open"
+        scope = anyio.CancelScope()
+        errors: list[BaseException] = []
+        send, receive = anyio.create_memory_object_stream[list[str | Failed]](discovery.concurrency)
+
+        async def run() -> None:
+            with scope:
+                try:
+                    await list_packages(client, self._guard, discovery, send, Counter())
+                except* RunStoppedError as group:
+                    errors.append(group.exceptions[0])
+                except* (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    pass  # the caller stopped listening
+
+        task_group.start_soon(run)
+        with receive:
+            try:
+                async for page in receive:
+                    for item in page:
+                        yield item
+            finally:
+                scope.cancel()
+        if errors:
+            raise errors[0]
+
     def _require_open(self) -> TaskGroup:
         if self._task_group is None:
             raise RuntimeError(
@@ -318,7 +406,7 @@ class ModelPackageFetcher:
 
     async def _run(
         self,
-        arns: Iterable[str] | AsyncIterable[str],
+        arns: Input,
         outcomes: MemoryObjectSendStream[list[Outcome]],
         run: _Run,
     ) -> None:
@@ -366,7 +454,7 @@ class ModelPackageFetcher:
 
     async def _read(
         self,
-        arns: Iterable[str] | AsyncIterable[str],
+        arns: Input,
         batches: MemoryObjectSendStream[list[str]],
         outcomes: MemoryObjectSendStream[list[Outcome]],
         run: _Run,
@@ -376,6 +464,14 @@ class ModelPackageFetcher:
         batch: list[str] = []
         async with batches:
             async for item in _iterate(arns):
+                if isinstance(item, Failed):
+                    # Discovery's report of a group it could not list: already an outcome.
+                    if item.arn in seen:
+                        self._bump(run, "duplicates")
+                    else:
+                        seen.add(item.arn)
+                        await self._emit(outcomes, [item], run)
+                    continue
                 if not isinstance(item, str):
                     self._bump(run, "invalid")
                     failed = Failed(repr(item), INVALID_ARN, _not_a_string(item), 0)
@@ -509,7 +605,7 @@ class ModelPackageFetcher:
         self._guard.bump(run.counts, name, amount)
 
 
-async def _iterate(arns: Iterable[str] | AsyncIterable[str]) -> AsyncIterator[object]:
+async def _iterate(arns: Input) -> AsyncIterator[object]:
     if isinstance(arns, AsyncIterable):
         async for arn in arns:
             yield arn

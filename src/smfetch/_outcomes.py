@@ -62,6 +62,10 @@ class FetchStats:
     """Batches split in two to isolate ARNs the service rejected."""
     rerequested: int = 0
     """ARNs asked for again after an answer left them out."""
+    list_calls: int = 0
+    """Listing calls made by discovery (also counted in ``calls``)."""
+    listed: int = 0
+    """Package ARNs discovery listed."""
     in_flight: int = 0
     max_in_flight: int = 0
     rate: float = 0.0

@@ -7,6 +7,7 @@ adding that method is all the server needs.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from moto.core.responses import ActionResult
@@ -77,7 +78,7 @@ def seed_moto(catalogue: Catalogue) -> None:
             tags=[],
         )
         if first is not None:
-            model_group.creation_time = first["CreationTime"]
+            model_group.creation_time = _moto_time(first["CreationTime"])
         backend.model_package_groups[name] = model_group
         for version in range(1, catalogue.versions + 1):
             summary = catalogue.summary(group, version)
@@ -105,13 +106,18 @@ def seed_moto(catalogue: Catalogue) -> None:
                 account_id=catalogue.account_id,
                 model_package_type="Versioned",
             )
-            package.creation_time = summary["CreationTime"]
+            package.creation_time = _moto_time(summary["CreationTime"])
             if package.arn != summary["ModelPackageArn"]:
                 raise AssertionError(
                     f"moto named {package.arn}, expected {summary['ModelPackageArn']}"
                 )
             backend.model_packages[package.arn] = package
             backend.model_package_name_mapping[package.arn] = package.arn
+
+
+def _moto_time(moment: datetime) -> datetime:
+    """``moment`` as moto keeps times: naive UTC (its filters compare with naive values)."""
+    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def reset_account(account_id: str) -> None:
