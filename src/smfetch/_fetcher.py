@@ -35,6 +35,7 @@ from aiobotocore.session import AioSession
 
 from ._arns import MAX_ARN_LENGTH, MAX_ARNS_PER_CALL, is_valid_arn
 from ._calls import CallFailedError, CallGuard
+from ._credentials import assume_role, role_account
 from ._decode import FastResponseParserFactory
 from ._discovery import ApprovalStatus, Discovery, list_packages
 from ._exceptions import (
@@ -111,6 +112,8 @@ class ModelPackageFetcher:
             (``retries={"total_max_attempts": 1}``): smfetch retries.
         region_name: Region for a client the fetcher opens itself.
         profile_name: AWS profile for that client (default: the credential chain).
+        role_arn: IAM role for that client to assume (STS ``AssumeRole``) with the
+            profile's (or the chain's) credentials; refreshed before it expires.
         endpoint_url: Endpoint for that client (for example a local SageMaker).
         max_concurrency: Most calls in flight at once.
         max_rate: Hard ceiling in calls per second; ``None`` lets the limiter
@@ -134,6 +137,7 @@ class ModelPackageFetcher:
         *,
         region_name: str | None = None,
         profile_name: str | None = None,
+        role_arn: str | None = None,
         endpoint_url: str | None = None,
         max_concurrency: int = 16,
         max_rate: float | None = None,
@@ -156,9 +160,10 @@ class ModelPackageFetcher:
             raise ValueError(f"max_attempts must be at least 1, got {max_attempts!r}")
         if deadline is not None and not deadline > 0:
             raise ValueError(f"deadline must be a positive number of seconds, got {deadline!r}")
-        if client is not None and (region_name or profile_name or endpoint_url):
+        if client is not None and (region_name or profile_name or role_arn or endpoint_url):
             raise ValueError(
-                "pass either a client or region_name/profile_name/endpoint_url, not both\n"
+                "pass either a client or region_name/profile_name/role_arn/endpoint_url, "
+                "not both\n"
                 "HINT: configure your own client with those settings instead."
             )
         if limiter is not None and max_rate is not None:
@@ -171,8 +176,11 @@ class ModelPackageFetcher:
         self._client_settings = {
             "region_name": region_name,
             "profile_name": profile_name,
+            "role_arn": role_arn,
             "endpoint_url": endpoint_url,
         }
+        if role_arn is not None:
+            role_account(role_arn)
         self.max_concurrency = max_concurrency
         self.batch_size = batch_size
         self.timeout = timeout
@@ -226,6 +234,8 @@ class ModelPackageFetcher:
         settings = self._client_settings
         session = AioSession(profile=settings["profile_name"])
         session.register_component("response_parser_factory", FastResponseParserFactory())
+        if settings["role_arn"] is not None:
+            assume_role(session, settings["role_arn"])
         config = AioConfig(
             max_pool_connections=max(self.max_concurrency, 10),
             retries={"mode": "standard", "total_max_attempts": 1},
