@@ -1,8 +1,9 @@
-"""The ``smfetch`` command: ``describe``, ``demo`` and ``local-server``.
+"""The ``smfetch`` command: ``describe``, ``audit``, ``demo`` and ``local-server``.
 
 Exit codes: 0 every ARN described; 3 the run completed but some ARNs failed;
 2 usage or input error; 4 the run stopped early (credentials, permissions,
-deadline, output closed); 130 interrupted (SIGINT), 143 terminated (SIGTERM).
+deadline, output closed); 5 (audit) some shards stopped early, the others
+completed; 130 interrupted (SIGINT), 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import gc
 import logging
 import signal
 import sys
+import time
 from contextlib import ExitStack
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
@@ -21,23 +24,36 @@ import structlog
 from rich.console import Console
 
 from . import __version__
+from ._audit import Shard, ShardReport, run_audit
+from ._credentials import role_account
+from ._discovery import Discovery
 from ._exceptions import ConfigurationError, RunStoppedError
 from ._fetcher import ModelPackageFetcher
 from ._input import ArnReader, count_lines
 from ._job import run_job
-from ._progress import JobProgress, JobReport, print_summary
+from ._progress import JobProgress, JobReport, print_shards, print_summary
 from ._records import Format, read_recorded_arns, writer_for
 from ._redact import RedactingFilter, mask_secrets, mask_text
+from ._where import FIELDS, parse_condition
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine, Sequence
 
-__all__ = ["EXIT_FAILURES", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_STOPPED", "EXIT_USAGE", "main"]
+__all__ = [
+    "EXIT_FAILURES",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_SHARDS_STOPPED",
+    "EXIT_STOPPED",
+    "EXIT_USAGE",
+    "main",
+]
 
 EXIT_OK: Final = 0
 EXIT_USAGE: Final = 2
 EXIT_FAILURES: Final = 3
 EXIT_STOPPED: Final = 4
+EXIT_SHARDS_STOPPED: Final = 5
 EXIT_INTERRUPTED: Final = 130
 EXIT_TERMINATED: Final = 143
 
@@ -68,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "describe":
             return _run(_describe, args, stderr)
+        if args.command == "audit":
+            return _run(_audit, args, stderr)
         return _run(_demo, args, stderr)
     except UsageError as exc:
         print(f"smfetch {args.command}: {exc}", file=sys.stderr)
@@ -82,7 +100,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="smfetch",
         description="Describe SageMaker model packages in bulk with BatchDescribeModelPackage.",
         epilog="Exit codes: 0 all described, 3 some failed, 2 usage or input error, "
-        "4 stopped early (credentials, permissions, deadline), 130 interrupted.",
+        "4 stopped early (credentials, permissions, deadline), 5 some audit shards stopped "
+        "early (the others completed), 130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"smfetch {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -101,6 +120,8 @@ def _parser() -> argparse.ArgumentParser:
     aws.add_argument("--endpoint-url", help="SageMaker endpoint, e.g. a local one")
     _fetch_options(describe)
     _display_options(describe)
+
+    _audit_parser(commands)
 
     demo = commands.add_parser(
         "demo",
@@ -139,6 +160,81 @@ def _parser() -> argparse.ArgumentParser:
         help="run a local SageMaker for tests and demos (needs smfetch[testing]); see --help",
     )
     return parser
+
+
+def _audit_parser(commands: Any) -> None:
+    audit = commands.add_parser(
+        "audit",
+        help="list and describe every model package of accounts and regions",
+        description="Discover model packages (ListModelPackageGroups, ListModelPackages) and "
+        "describe them, in every (account, region) shard at once, one record per package. "
+        "Records carry 'account' and 'region'.",
+    )
+    _output_options(audit)
+    select = audit.add_argument_group("which packages (the API's own filters: fewer calls)")
+    select.add_argument(
+        "--group",
+        action="append",
+        dest="groups",
+        metavar="NAME",
+        help="only this model package group (name or ARN; repeat for more; default: all)",
+    )
+    select.add_argument(
+        "--approval-status", choices=("Approved", "Rejected", "PendingManualApproval")
+    )
+    select.add_argument(
+        "--created-after", type=_timestamp, metavar="TIME", help="ISO 8601, e.g. 2025-01-31"
+    )
+    select.add_argument("--created-before", type=_timestamp, metavar="TIME", help="ISO 8601")
+    select.add_argument(
+        "--unversioned",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also packages outside any group (default: yes, unless --group)",
+    )
+    select.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="COND",
+        help="keep described packages where FIELD=VALUE, FIELD!=VALUE, FIELD~REGEX or "
+        "FIELD!~REGEX (repeat: all must hold; failures are always kept). Fields: "
+        + ", ".join(FIELDS),
+    )
+    aws = audit.add_argument_group("AWS: every account in every region is one shard")
+    aws.add_argument("--regions", type=_names, metavar="R1,R2", help="regions to audit")
+    aws.add_argument("--region", help="one region (default: the standard chain)")
+    aws.add_argument("--profiles", type=_names, metavar="P1,P2", help="one account per profile")
+    aws.add_argument("--profile", help="profile of the credentials (and of --role-arn)")
+    aws.add_argument(
+        "--role-arn",
+        action="append",
+        default=[],
+        metavar="ARN",
+        help="an account reached by assuming this role (STS AssumeRole) with --profile's "
+        "credentials; repeat for more",
+    )
+    aws.add_argument("--endpoint-url", help="SageMaker endpoint for every shard")
+    _fetch_options(audit)
+    audit.add_argument(
+        "--list-concurrency", type=int, default=4, help="groups listed at once per shard"
+    )
+    _display_options(audit)
+
+
+def _names(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("expected a comma-separated list")
+    return list(dict.fromkeys(names))
+
+
+def _timestamp(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from exc
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _output_options(parser: argparse.ArgumentParser) -> None:
@@ -392,6 +488,92 @@ def _open_output(
         return files.enter_context(path.open("wb")), recorded
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def _shards(args: argparse.Namespace) -> list[Shard]:
+    if args.regions and args.region:
+        raise UsageError("give --regions or --region, not both")
+    if args.profiles and args.profile:
+        raise UsageError(
+            "give --profiles or --profile, not both\n"
+            "HINT: --profile is the one set of credentials (and the source of --role-arn)."
+        )
+    for role_arn in args.role_arn:
+        try:
+            role_account(role_arn)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+    regions: list[str | None] = args.regions or [args.region]
+    accounts: list[tuple[str | None, str | None]] = [
+        *((profile, None) for profile in args.profiles or []),
+        *((args.profile, role) for role in dict.fromkeys(args.role_arn)),
+    ] or [(args.profile, None)]
+    return [
+        Shard(region=region, profile=profile, role_arn=role)
+        for profile, role in accounts
+        for region in regions
+    ]
+
+
+def _audit_exit_code(reports: list[ShardReport]) -> int:
+    stopped = [report for report in reports if report.stopped is not None]
+    if stopped and len(stopped) < len(reports):
+        return EXIT_SHARDS_STOPPED
+    if stopped:
+        return (
+            EXIT_USAGE
+            if all(isinstance(report.stopped, ConfigurationError) for report in stopped)
+            else EXIT_STOPPED
+        )
+    return EXIT_FAILURES if any(report.failed for report in reports) else EXIT_OK
+
+
+async def _audit(args: argparse.Namespace, stderr: Console) -> int:
+    fmt: Format = args.format
+    if not 1 <= args.batch_size <= 100:
+        raise UsageError(f"--batch-size must be 1..100, got {args.batch_size}")
+    try:
+        conditions = [parse_condition(text) for text in args.where]
+        discovery = Discovery(
+            groups=args.groups,
+            approval_status=args.approval_status,
+            created_after=args.created_after,
+            created_before=args.created_before,
+            unversioned=args.unversioned and not args.groups,
+            concurrency=args.list_concurrency,
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    shards = _shards(args)
+    started = time.monotonic()
+    with ExitStack() as files:
+        out, recorded = _open_output(args.output, fmt, resume=args.resume, files=files)
+        writer = writer_for(fmt, out, origin=True)
+        if out.tell() == 0 if args.resume else True:
+            writer.header()
+        show = args.progress if args.progress is not None else stderr.is_terminal
+        with JobProgress(
+            enabled=show and not stderr.quiet, total=None, console=stderr, label="audit"
+        ) as bar:
+            try:
+                reports = await run_audit(
+                    shards,
+                    discovery=discovery,
+                    conditions=conditions,
+                    writer=writer,
+                    recorded=recorded,
+                    progress=bar,
+                    endpoint_url=args.endpoint_url,
+                    settings=_fetcher_settings(args),
+                )
+            except ValueError as exc:
+                raise UsageError(str(exc)) from exc
+    print_shards(stderr, reports, time.monotonic() - started, filtering=bool(conditions))
+    for report in reports:
+        if report.stopped is not None:
+            message = mask_text(str(report.stopped))
+            print(f"smfetch audit: {report.shard.name}: {message}", file=sys.stderr)
+    return _audit_exit_code(reports)
 
 
 async def _demo(args: argparse.Namespace, stderr: Console) -> int:

@@ -179,8 +179,10 @@ _HINTS: Final = {
         "system clock."
     ),
     ErrorKind.ACCESS_DENIED: (
-        "HINT: the identity needs the IAM permission sagemaker:BatchDescribeModelPackage "
-        "on these model packages (and KMS or SCP rules must allow it)."
+        "HINT: the identity needs the IAM permission sagemaker:BatchDescribeModelPackage on "
+        "these model packages (audits also sagemaker:ListModelPackageGroups, "
+        "sagemaker:ListModelPackages and sagemaker:DescribeModelPackageGroup), and KMS or SCP "
+        "rules must allow it."
     ),
     ErrorKind.UNREACHABLE: (
         "HINT: check the endpoint (--endpoint-url, AWS_ENDPOINT_URL_SAGEMAKER), the network "

@@ -329,7 +329,7 @@ class ModelPackageFetcher:
                     }
         return {"ModelPackageSummaries": summaries, "BatchDescribeModelPackageErrorMap": errors}
 
-    async def discover(
+    def discover(
         self,
         *,
         groups: Sequence[str] | None = None,
@@ -377,6 +377,9 @@ class ModelPackageFetcher:
             unversioned=unversioned,
             concurrency=concurrency,
         )
+        return self._discover(discovery)
+
+    async def _discover(self, discovery: Discovery) -> AsyncGenerator[str | Failed, None]:
         task_group = self._require_open()
         client = self._client
         assert client is not None, "the fetcher is open"

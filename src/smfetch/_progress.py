@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Self
 
+from rich import box
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -19,14 +20,16 @@ from rich.progress import (
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from types import TracebackType
 
     from rich.console import Console
 
+    from ._audit import ShardReport as ShardReportLike
     from ._exceptions import RunStoppedError
     from ._outcomes import FetchStats
 
-__all__ = ["JobProgress", "JobReport", "print_summary"]
+__all__ = ["JobProgress", "JobReport", "print_shards", "print_summary"]
 
 _REFRESH: float = 0.2
 
@@ -56,7 +59,9 @@ class JobReport:
 class JobProgress:
     """A rich progress bar on stderr, or nothing when it is off."""
 
-    def __init__(self, *, enabled: bool, total: int | None, console: Console) -> None:
+    def __init__(
+        self, *, enabled: bool, total: int | None, console: Console, label: str = "describe"
+    ) -> None:
         self._progress: Progress | None = None
         self._task: TaskID | None = None
         self._total = total
@@ -64,7 +69,7 @@ class JobProgress:
         self._started = time.monotonic()
         if enabled:
             self._progress = Progress(
-                TextColumn("[bold]describe"),
+                TextColumn(f"[bold]{label}"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("{task.fields[calls]:.1f} calls/s, limit {task.fields[rate]:.1f}"),
@@ -135,6 +140,67 @@ def print_summary(console: Console, report: JobReport, *, title: str = "smfetch 
     arns = report.described + report.failed
     table.add_row("ARNs/s", f"{arns / report.elapsed:,.1f}" if report.elapsed > 0 else "-")
     if report.stopped:
-        reason = str(report.stopped).split("\n", 1)[0]
-        table.add_row("[red]stopped early", f"[red]{reason}")
+        table.add_row("[red]stopped early", f"[red]{_first_line(report.stopped)}")
     console.print(table)
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).split("\n", 1)[0]
+
+
+def print_shards(
+    console: Console, reports: Sequence[ShardReportLike], elapsed: float, *, filtering: bool
+) -> None:
+    """The end-of-audit table: one row per shard, and the total.
+
+    ``filtering`` shows the packages ``--where`` left out.
+    """
+    table = Table(
+        title="smfetch audit",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        collapse_padding=True,
+        pad_edge=False,
+    )
+    counts = ["written", *(["filtered"] if filtering else []), "failed", "calls", "throttled"]
+    table.add_column("credentials", overflow="fold")
+    table.add_column("account", min_width=12, no_wrap=True)
+    table.add_column("region", no_wrap=True)
+    for name in counts:
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("result", no_wrap=True)
+    totals = dict.fromkeys(counts, 0)
+    for report in reports:
+        stats = report.stats
+        figures = {
+            "written": report.described,
+            "filtered": report.filtered,
+            "failed": report.failed,
+            "calls": stats.calls if stats else 0,
+            "throttled": stats.throttled if stats else 0,
+        }
+        for name in counts:
+            totals[name] += figures[name]
+        table.add_row(
+            report.shard.credentials,
+            report.account or "-",
+            report.region or "-",
+            *(f"{figures[name]:,}" for name in counts),
+            _result(report),
+        )
+    stopped = sum(report.stopped is not None for report in reports)
+    table.add_section()
+    table.add_row(
+        f"{len(reports)} shards" if len(reports) != 1 else "1 shard",
+        "",
+        f"{elapsed:.1f} s",
+        *(f"{totals[name]:,}" for name in counts),
+        f"[red]{stopped} stop" if stopped else "",
+    )
+    console.print(table)
+
+
+def _result(report: JobReport) -> str:
+    if report.stopped is not None:
+        return "[red]stopped"
+    return "[yellow]failures" if report.failed else "[green]complete"

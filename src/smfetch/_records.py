@@ -5,6 +5,8 @@ JSON Lines, one record per distinct ARN::
     {"arn": "...", "status": "described", "summary": {...}}
     {"arn": "...", "status": "failed", "error": {"code": "...", "message": "...", "attempts": N}}
 
+``smfetch audit`` records also carry ``"account"`` and ``"region"`` after ``"arn"``.
+
 Datetimes are ISO 8601 strings with their UTC offset.
 """
 
@@ -22,7 +24,15 @@ from ._outcomes import Described, Failed, Outcome
 if TYPE_CHECKING:
     from pathlib import Path
 
-__all__ = ["CSV_COLUMNS", "Format", "RecordWriter", "read_recorded_arns", "writer_for"]
+__all__ = [
+    "AUDIT_CSV_COLUMNS",
+    "CSV_COLUMNS",
+    "Format",
+    "Origin",
+    "RecordWriter",
+    "read_recorded_arns",
+    "writer_for",
+]
 
 Format = Literal["jsonl", "csv"]
 
@@ -40,6 +50,12 @@ CSV_COLUMNS: Final = (
     "error_code",
     "error_message",
 )
+#: Columns of ``smfetch audit --format csv``: the same, with the record's origin.
+AUDIT_CSV_COLUMNS: Final = (CSV_COLUMNS[0], "account", "region", *CSV_COLUMNS[1:])
+
+
+#: Where a record of ``smfetch audit`` comes from: its account and region.
+Origin = tuple[str, str]
 
 
 class RecordWriter(Protocol):
@@ -48,19 +64,26 @@ class RecordWriter(Protocol):
     def header(self) -> None:
         """Write what a new file starts with (nothing, or a CSV header)."""
 
-    def write(self, outcome: Outcome) -> None:
-        """Write and flush the record of ``outcome``."""
+    def write(self, outcome: Outcome, origin: Origin | None = None) -> None:
+        """Write and flush the record of ``outcome`` (with its account and region, if given)."""
 
 
-def record(outcome: Outcome) -> dict[str, Any]:
+def record(outcome: Outcome, origin: Origin | None = None) -> dict[str, Any]:
     """The JSON record of an outcome."""
+    fields: dict[str, Any] = {"arn": outcome.arn}
+    if origin is not None:
+        fields["account"], fields["region"] = origin
     if isinstance(outcome, Described):
-        return {"arn": outcome.arn, "status": "described", "summary": outcome.summary}
-    return {
-        "arn": outcome.arn,
-        "status": "failed",
-        "error": {"code": outcome.code, "message": outcome.message, "attempts": outcome.attempts},
-    }
+        fields["status"] = "described"
+        fields["summary"] = outcome.summary
+    else:
+        fields["status"] = "failed"
+        fields["error"] = {
+            "code": outcome.code,
+            "message": outcome.message,
+            "attempts": outcome.attempts,
+        }
+    return fields
 
 
 class _JsonLinesWriter:
@@ -70,22 +93,26 @@ class _JsonLinesWriter:
     def header(self) -> None:
         pass
 
-    def write(self, outcome: Outcome) -> None:
-        self._out.write(orjson.dumps(record(outcome), option=orjson.OPT_APPEND_NEWLINE))
+    def write(self, outcome: Outcome, origin: Origin | None = None) -> None:
+        self._out.write(orjson.dumps(record(outcome, origin), option=orjson.OPT_APPEND_NEWLINE))
         self._out.flush()
 
 
 class _CsvWriter:
-    def __init__(self, out: BinaryIO) -> None:
+    def __init__(self, out: BinaryIO, *, origin: bool) -> None:
         self._out = out
+        self._origin = origin
         self._text = io.StringIO()
         self._csv = csv.writer(self._text, lineterminator="\n")
 
     def header(self) -> None:
-        self._emit(CSV_COLUMNS)
+        self._emit(AUDIT_CSV_COLUMNS if self._origin else CSV_COLUMNS)
 
-    def write(self, outcome: Outcome) -> None:
-        self._emit(_csv_row(outcome))
+    def write(self, outcome: Outcome, origin: Origin | None = None) -> None:
+        row = _csv_row(outcome)
+        if self._origin:
+            row = (row[0], *(origin or ("", "")), *row[1:])
+        self._emit(row)
 
     def _emit(self, row: tuple[object, ...]) -> None:
         self._csv.writerow(row)
@@ -118,9 +145,9 @@ def _csv_row(outcome: Outcome) -> tuple[object, ...]:
     )
 
 
-def writer_for(fmt: Format, out: BinaryIO) -> RecordWriter:
-    """The record writer of a format."""
-    return _JsonLinesWriter(out) if fmt == "jsonl" else _CsvWriter(out)
+def writer_for(fmt: Format, out: BinaryIO, *, origin: bool = False) -> RecordWriter:
+    """The record writer of a format; ``origin`` adds account and region columns to CSV."""
+    return _JsonLinesWriter(out) if fmt == "jsonl" else _CsvWriter(out, origin=origin)
 
 
 def read_recorded_arns(path: Path, fmt: Format) -> set[str]:

@@ -1,0 +1,195 @@
+"""An audit: discovery plus describe, in every (account, region) shard at once.
+
+    shard 1: fetcher (own client, own limiter) ─ discover ─▶ stream ─┐
+    shard 2: ...                                                     ├─▶ --where ─▶ one writer
+    shard N: ...                                                     ┘
+
+Each shard has its own service limits, so its own client and limiter. A shard
+that stops (credentials, permissions, unreachable) is reported; the others
+go on. ``smfetch audit`` runs this.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from ._credentials import role_account
+from ._exceptions import RunStoppedError
+from ._fetcher import ModelPackageFetcher
+from ._outcomes import Described, Failed, FetchStats
+from ._progress import JobReport
+from ._where import matches_all
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable, Sequence
+
+    from ._discovery import Discovery
+    from ._progress import JobProgress
+    from ._records import Origin, RecordWriter
+    from ._where import Condition
+
+__all__ = ["Shard", "ShardReport", "run_audit", "total_stats"]
+
+
+@dataclass(frozen=True, slots=True)
+class Shard:
+    """One account (a profile, an assumed role, or the default chain) in one region."""
+
+    region: str | None
+    profile: str | None = None
+    role_arn: str | None = None
+
+    @property
+    def account(self) -> str | None:
+        """The account, when known before any call (an assumed role's)."""
+        return role_account(self.role_arn) if self.role_arn else None
+
+    @property
+    def credentials(self) -> str:
+        """Whose credentials: the role's name, the profile's, or ``default``."""
+        if self.role_arn:
+            return self.role_arn.rsplit(":", 1)[-1]
+        return self.profile or "default"
+
+    @property
+    def name(self) -> str:
+        """How messages name the shard."""
+        return f"{self.credentials} in {self.region or 'the default region'}"
+
+
+@dataclass
+class ShardReport(JobReport):
+    """How one shard's audit went."""
+
+    shard: Shard = field(default_factory=lambda: Shard(region=None))
+    account: str | None = None
+    """The shard's account, as its ARNs (or its role) show it."""
+    region: str | None = None
+    """The shard's region, as its ARNs show it (or as asked for)."""
+    filtered: int = 0
+    """Described packages that did not match ``--where`` (not written)."""
+
+
+def total_stats(stats: Sequence[FetchStats | None]) -> FetchStats:
+    """Every shard's counts added up (rates too: the total calls per second allowed)."""
+    totals: dict[str, Any] = {}
+    for one in stats:
+        if one is None:
+            continue
+        for name, value in dataclasses.asdict(one).items():
+            totals[name] = totals.get(name, 0) + value
+    return FetchStats(**totals)
+
+
+async def run_audit(
+    shards: Sequence[Shard],
+    *,
+    discovery: Discovery,
+    conditions: Sequence[Condition],
+    writer: RecordWriter,
+    recorded: set[str],
+    progress: JobProgress,
+    endpoint_url: str | None = None,
+    settings: dict[str, Any],
+) -> list[ShardReport]:
+    """Audit every shard concurrently; one report per shard, in ``shards``' order.
+
+    Raises:
+        ValueError: ``settings`` are not ones a fetcher accepts.
+    """
+    fetchers = [
+        ModelPackageFetcher(
+            region_name=shard.region,
+            profile_name=shard.profile,
+            role_arn=shard.role_arn,
+            endpoint_url=endpoint_url,
+            **settings,
+        )
+        for shard in shards
+    ]
+    reports = [
+        ShardReport(shard=shard, account=shard.account, region=shard.region) for shard in shards
+    ]
+
+    def tick() -> None:
+        if progress.due():
+            total = JobReport(described=sum(r.described + r.filtered for r in reports))
+            for report in reports:
+                total.failures.update(report.failures)
+            done = total.described + total.failed + sum(r.resumed for r in reports)
+            progress.update(done, total, total_stats([f.stats for f in fetchers]))
+
+    audit = _Audit(discovery, conditions, writer, recorded, tick)
+    async with anyio.create_task_group() as shard_tasks:
+        for fetcher, report in zip(fetchers, reports, strict=True):
+            shard_tasks.start_soon(audit.shard, fetcher, report)
+    return reports
+
+
+@dataclass(frozen=True, slots=True)
+class _Audit:
+    """What every shard of one audit shares."""
+
+    discovery: Discovery
+    conditions: Sequence[Condition]
+    writer: RecordWriter
+    recorded: set[str]
+    tick: Callable[[], None]
+
+    async def shard(self, fetcher: ModelPackageFetcher, report: ShardReport) -> None:
+        """Discover and describe one shard; fill in ``report``. Never raises RunStoppedError."""
+        await _audit_shard(self, fetcher, report)
+
+
+async def _audit_shard(audit: _Audit, fetcher: ModelPackageFetcher, report: ShardReport) -> None:
+    started = time.monotonic()
+    conditions, writer, recorded, tick = audit.conditions, audit.writer, audit.recorded, audit.tick
+
+    async def unrecorded(items: AsyncIterator[str | Failed]) -> AsyncIterator[str | Failed]:
+        async for item in items:
+            if (item if isinstance(item, str) else item.arn) in recorded:
+                report.resumed += 1
+            else:
+                yield item
+
+    try:
+        async with (
+            fetcher,
+            aclosing(fetcher._discover(audit.discovery)) as found,
+            aclosing(fetcher.stream(unrecorded(found))) as outcomes,
+        ):
+            async for outcome in outcomes:
+                origin = _origin(outcome.arn, report)
+                if isinstance(outcome, Described):
+                    if conditions and not matches_all(conditions, outcome.summary):
+                        report.filtered += 1
+                    else:
+                        writer.write(outcome, origin)
+                        report.described += 1
+                else:
+                    writer.write(outcome, origin)
+                    report.failures[outcome.code] += 1
+                tick()
+    except RunStoppedError as exc:
+        report.stopped = exc
+    except BrokenPipeError:
+        report.stopped = RunStoppedError("the output was closed before the run finished")
+    finally:
+        report.elapsed = time.monotonic() - started
+        report.stats = fetcher.stats
+
+
+def _origin(arn: str, report: ShardReport) -> Origin:
+    """Account and region of a record: from its ARN, else the shard's."""
+    parts = arn.split(":", 5)
+    if len(parts) == 6 and parts[0] == "arn":
+        report.region = report.region or parts[3]
+        report.account = report.account or parts[4]
+        return parts[4], parts[3]
+    return report.account or "", report.region or ""
