@@ -1,0 +1,236 @@
+"""``smfetch audit`` in a subprocess: several accounts (local servers) and regions at once."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from smfetch._cli import EXIT_FAILURES, EXIT_OK, EXIT_SHARDS_STOPPED, EXIT_USAGE
+from smfetch._records import AUDIT_CSV_COLUMNS
+from smfetch.testing import Catalogue, Faults, LocalSageMaker
+from smfetch.testing._moto import reset_account
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+SMFETCH = [sys.executable, "-m", "smfetch._cli"]
+ACCOUNT_A, ACCOUNT_B, ACCOUNT_DENIED = "111111111111", "222222222222", "333333333333"
+REGIONS = ("us-east-1", "eu-west-1")
+
+
+class Accounts:
+    """Three accounts, each a moto server reached through its own AWS profile."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.servers = {
+            "team-a": LocalSageMaker(account_id=ACCOUNT_A),
+            "team-b": LocalSageMaker(account_id=ACCOUNT_B),
+            "denied": LocalSageMaker(
+                account_id=ACCOUNT_DENIED, faults=Faults(reject_with="AccessDeniedException")
+            ),
+        }
+        self.config = tmp_path / "aws-config"
+        self.expected: dict[tuple[str, str], set[str]] = {}
+
+    def start(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        for server in self.servers.values():
+            server.start()
+        # Account A has packages in both regions, B only in eu-west-1.
+        self._seed(ACCOUNT_A, "us-east-1", groups=3, versions=120)
+        self._seed(ACCOUNT_A, "eu-west-1", groups=2, versions=7)
+        self._seed(ACCOUNT_B, "eu-west-1", groups=5, versions=9)
+        self._seed(ACCOUNT_DENIED, "us-east-1", groups=1, versions=3)
+        self.config.write_text(
+            "".join(
+                f"[profile {name}]\nendpoint_url = {server.endpoint_url}\n"
+                f"aws_access_key_id = AKIA{server.account_id}\n"
+                f"aws_secret_access_key = secret-of-{name}\n"
+                for name, server in self.servers.items()
+            )
+        )
+        monkeypatch.setenv("AWS_CONFIG_FILE", str(self.config))
+
+    def _seed(self, account: str, region: str, *, groups: int, versions: int) -> None:
+        arns = LocalSageMaker(account_id=account, region=region).seed(
+            groups=groups, versions=versions
+        )
+        self.expected[account, region] = set(arns)
+
+    def stop(self) -> None:
+        for server in self.servers.values():
+            server.stop()
+            reset_account(server.account_id)
+
+
+@pytest.fixture
+def accounts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Accounts]:
+    """Three local accounts with packages in two regions; the third denies everything."""
+    accounts = Accounts(tmp_path)
+    try:
+        accounts.start(monkeypatch)
+        yield accounts
+    finally:
+        accounts.stop()
+
+
+def _audit(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*SMFETCH, "audit", *args], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def _records(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@pytest.mark.timeout(180)
+def test_every_package_of_every_shard_once_and_a_failing_shard_reported(
+    accounts: Accounts, tmp_path: Path
+) -> None:
+    """3 accounts x 2 regions: each package once with its origin; the denied account is reported."""
+    output = tmp_path / "audit.jsonl"
+    result = _audit(
+        "--profiles", "team-a,team-b,denied", "--regions", ",".join(REGIONS), "-o", str(output)
+    )  # fmt: skip
+    assert result.returncode == EXIT_SHARDS_STOPPED, result.stderr
+    records = _records(output)
+    assert all(record["status"] == "described" for record in records)
+    assert Counter(record["arn"] for record in records) == Counter(
+        arn for arns in accounts.expected.values() for arn in arns if ACCOUNT_DENIED not in arn
+    )
+    for record in records:
+        assert record["arn"].split(":")[3:5] == [record["region"], record["account"]]
+        assert list(record)[:4] == ["arn", "account", "region", "status"]
+    # The summary names both shards of the denied account, and why.
+    assert result.stderr.count("denied in us-east-1: AccessDeniedException") == 1
+    assert result.stderr.count("denied in eu-west-1: AccessDeniedException") == 1
+    assert "2 stop" in result.stderr
+    assert "sagemaker:ListModelPackageGroups" in result.stderr
+
+
+def test_where_keeps_the_matching_packages_and_every_failure(
+    accounts: Accounts, tmp_path: Path
+) -> None:
+    """--where approval=Approved --where image!~REGISTRY: exactly the flagged packages."""
+    output = tmp_path / "flagged.jsonl"
+    registry = rf"^{ACCOUNT_A}\.dkr\.ecr\."
+    result = _audit(
+        "--profile", "team-a", "--region", "us-east-1", "-o", str(output),
+        "--where", "approval=Approved", "--where", f"image!~{registry}",
+        "--group", "churn-0000", "--group", "fraud-0001", "--group", "missing-group",
+    )  # fmt: skip
+    assert result.returncode == EXIT_FAILURES, result.stderr
+    catalogue = Catalogue(ACCOUNT_A, "us-east-1", 3, 120)
+    expected = set()
+    for group in (0, 1):
+        for version in range(1, 121):
+            summary = catalogue.summary(group, version)
+            images = [c["Image"] for c in summary["InferenceSpecification"]["Containers"]]
+            if summary["ModelApprovalStatus"] == "Approved" and any(
+                not image.startswith(f"{ACCOUNT_A}.dkr.ecr.") for image in images
+            ):
+                expected.add(summary["ModelPackageArn"])
+    records = _records(output)
+    described = {record["arn"] for record in records if record["status"] == "described"}
+    failed = [record for record in records if record["status"] == "failed"]
+    assert 0 < len(expected) < 240
+    assert described == expected
+    assert [(record["arn"], record["error"]["code"]) for record in failed] == [
+        ("missing-group", "ValidationException")
+    ]
+    assert "filtered" in result.stderr
+
+
+@pytest.mark.timeout(180)
+def test_resume_completes_a_cut_audit_exactly_once(accounts: Accounts, tmp_path: Path) -> None:
+    """An audit cut short (torn last line) and resumed records every package exactly once."""
+    output = tmp_path / "audit.jsonl"
+    args = ["--profiles", "team-a,team-b", "--regions", ",".join(REGIONS), "-o", str(output)]
+    assert _audit(*args).returncode == EXIT_OK
+    lines = output.read_bytes().splitlines(keepends=True)
+    output.write_bytes(b"".join(lines[: len(lines) // 3]) + lines[len(lines) // 3][:25])
+    result = _audit(*args, "--resume")
+    assert result.returncode == EXIT_OK, result.stderr
+    expected = [arn for (account, _), arns in accounts.expected.items() for arn in arns]
+    expected = [arn for arn in expected if ACCOUNT_DENIED not in arn]
+    assert Counter(record["arn"] for record in _records(output)) == Counter(expected)
+
+
+def test_csv_records_carry_account_and_region(accounts: Accounts, tmp_path: Path) -> None:
+    """--format csv puts account and region right after the ARN."""
+    output = tmp_path / "audit.csv"
+    result = _audit(
+        "--profile", "team-b", "--region", "eu-west-1", "--format", "csv", "-o", str(output)
+    )  # fmt: skip
+    assert result.returncode == EXIT_OK, result.stderr
+    rows = list(csv.reader(io.StringIO(output.read_text())))
+    assert tuple(rows[0]) == AUDIT_CSV_COLUMNS
+    assert {row[0] for row in rows[1:]} == accounts.expected[ACCOUNT_B, "eu-west-1"]
+    assert {(row[1], row[2]) for row in rows[1:]} == {(ACCOUNT_B, "eu-west-1")}
+
+
+def test_role_arn_assumes_the_role_through_sts(
+    accounts: Accounts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--role-arn: STS AssumeRole with --profile's credentials, then the shard as that role."""
+    server = accounts.servers["team-b"]
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", server.endpoint_url)
+    monkeypatch.setenv("COLUMNS", "200")  # the summary on one line per shard
+    role = f"arn:aws:iam::{ACCOUNT_B}:role/model-audit"
+    output = tmp_path / "audit.jsonl"
+    result = _audit(
+        "--profile", "team-b", "--role-arn", role, "--region", "eu-west-1", "-o", str(output)
+    )  # fmt: skip
+    assert result.returncode == EXIT_OK, result.stderr
+    assert {record["arn"] for record in _records(output)} == accounts.expected[
+        ACCOUNT_B, "eu-west-1"
+    ]
+    assert f"model-audit  {ACCOUNT_B}  eu-west-1" in result.stderr
+
+
+def test_a_role_that_cannot_be_assumed_stops_only_its_shard(
+    accounts: Accounts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """STS unreachable: the role's shard stops, the profile's shard completes, exit code 5."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9")
+    output = tmp_path / "audit.jsonl"
+    result = _audit(
+        "--profiles", "team-b", "--role-arn", f"arn:aws:iam::{ACCOUNT_A}:role/model-audit",
+        "--region", "eu-west-1", "-o", str(output), "--max-attempts", "2",
+    )  # fmt: skip
+    assert result.returncode == EXIT_SHARDS_STOPPED, result.stderr
+    assert {record["arn"] for record in _records(output)} == accounts.expected[
+        ACCOUNT_B, "eu-west-1"
+    ]
+    assert "model-audit in eu-west-1: EndpointConnectionError" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["--regions", "a,b", "--region", "c"], "not both", id="regions-and-region"),
+        pytest.param(["--profiles", "a", "--profile", "b"], "not both", id="profiles-and-profile"),
+        pytest.param(["--role-arn", "arn:aws:iam::1:role/x"], "not an IAM role", id="bad-role"),
+        pytest.param(["--where", "colour=red"], "unknown field", id="bad-where"),
+        pytest.param(["--created-after", "yesterday"], "ISO 8601", id="bad-time"),
+        pytest.param(
+            ["--created-after", "2025-02-01", "--created-before", "2025-01-01"],
+            "earlier",
+            id="empty-window",
+        ),
+        pytest.param(["--resume"], "--output", id="resume-without-output"),
+    ],
+)
+def test_usage_errors_exit_2(args: list[str], message: str) -> None:
+    """Bad options are refused before any call, with exit code 2."""
+    result = _audit(*args)
+    assert result.returncode == EXIT_USAGE
+    assert message in result.stderr
