@@ -55,7 +55,9 @@ def images_outside(summary: BatchDescribeModelPackageSummaryTypeDef) -> list[str
     """The images of ``summary`` that no allowed registry serves."""
     _, _, _, region, account, _ = summary["ModelPackageArn"].split(":", 5)
     allowed = tuple(prefix.format(account=account, region=region) for prefix in ALLOWED_REGISTRIES)
-    containers = summary["InferenceSpecification"]["Containers"]
+    # Typed as required; if the service ever leaves it out, there is no image to flag.
+    spec = summary.get("InferenceSpecification")
+    containers = spec["Containers"] if spec else []
     images = [container.get("Image", "") for container in containers]
     return [image for image in images if not image.startswith(allowed)]
 

@@ -134,12 +134,13 @@ async def test_listing_shares_the_limiter_and_retries(local_sagemaker: LocalSage
 async def test_discovery_feeds_describe_exactly_once(local_sagemaker: LocalSageMaker) -> None:
     """discover() into stream(): every package described once, list and describe calls counted."""
     arns = local_sagemaker.seed(groups=12, versions=30)
-    async with raw_client(local_sagemaker) as client, ModelPackageFetcher(client) as fetcher:
-        async with (
-            aclosing(fetcher.discover()) as found,
-            aclosing(fetcher.stream(found)) as outcomes,
-        ):
-            results = [outcome async for outcome in outcomes]
+    async with (
+        raw_client(local_sagemaker) as client,
+        ModelPackageFetcher(client) as fetcher,
+        aclosing(fetcher.discover()) as found,
+        aclosing(fetcher.stream(found)) as outcomes,
+    ):
+        results = [outcome async for outcome in outcomes]
     assert all(isinstance(outcome, Described) for outcome in results)
     assert Counter(outcome.arn for outcome in results) == Counter(arns)
     stats = fetcher.stats
@@ -152,12 +153,13 @@ async def test_a_group_that_cannot_be_listed_fails_as_a_record(
 ) -> None:
     """The Failed item of an unlistable group passes through stream() as an outcome."""
     local_sagemaker.seed(groups=2, versions=2)
-    async with raw_client(local_sagemaker) as client, ModelPackageFetcher(client) as fetcher:
-        async with (
-            aclosing(fetcher.discover(groups=["churn-0000", "gone"])) as found,
-            aclosing(fetcher.stream(found)) as outcomes,
-        ):
-            results = {outcome.arn: outcome async for outcome in outcomes}
+    async with (
+        raw_client(local_sagemaker) as client,
+        ModelPackageFetcher(client) as fetcher,
+        aclosing(fetcher.discover(groups=["churn-0000", "gone"])) as found,
+        aclosing(fetcher.stream(found)) as outcomes,
+    ):
+        results = {outcome.arn: outcome async for outcome in outcomes}
     assert isinstance(results.pop("gone"), Failed)
     assert sorted(results) == sorted(local_sagemaker.catalogue.arns()[:2])
     assert fetcher.stats.failed == 1
