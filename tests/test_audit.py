@@ -113,7 +113,7 @@ def test_every_package_of_every_shard_once_and_a_failing_shard_reported(
     assert result.stderr.count("denied in us-east-1: AccessDeniedException") == 1
     assert result.stderr.count("denied in eu-west-1: AccessDeniedException") == 1
     assert "2 stop" in result.stderr
-    assert "sagemaker:ListModelPackageGroups" in result.stderr
+    assert "needs the IAM permission sagemaker:ListModelPackage" in result.stderr
 
 
 def test_where_keeps_the_matching_packages_and_every_failure(

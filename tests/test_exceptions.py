@@ -168,8 +168,21 @@ def test_stop_errors_say_what_to_fix(code: str, cls: type[RunStoppedError], hint
     assert isinstance(error, cls)
     assert isinstance(error, SmfetchError)
     assert error.code == code
-    assert str(error).startswith(f"{code}: {code} happened\nHINT: ")
+    assert str(error).startswith(
+        f"{code}: {code} happened (calling BatchDescribeModelPackage)\nHINT: "
+    )
     assert hint in str(error)
+
+
+def test_access_denied_names_the_operation_that_was_denied() -> None:
+    """A denied listing call names its own permission first in the hint."""
+    error = classify_error(_client_error("AccessDeniedException")).stop_error(
+        "ListModelPackageGroups"
+    )
+    assert "(calling ListModelPackageGroups)" in str(error)
+    assert "HINT: the identity needs the IAM permission sagemaker:ListModelPackageGroups " in str(
+        error
+    )
 
 
 def test_configuration_errors_stop_the_run_with_a_hint() -> None:

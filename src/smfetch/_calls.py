@@ -55,18 +55,20 @@ class CallGuard:
 
     async def call(
         self,
-        operation: Callable[[], Awaitable[T]],
+        call: Callable[[], Awaitable[T]],
         *,
         name: str,
+        operation: str,
         context: dict[str, Any],
         counts: Counter[str],
         on_attempt: Callable[[], None] | None = None,
     ) -> T:
-        """Call ``operation`` until it succeeds or cannot.
+        """Call ``call`` until it succeeds or cannot.
 
         Args:
-            operation: Makes the API call (a fresh coroutine each attempt).
+            call: Makes the API call (a fresh coroutine each attempt).
             name: What is called, for event names: ``smfetch.{name}_sent``, ...
+            operation: The API operation, named in the error that stops a run.
             context: Fields of every event about this call (``batch=7``, ``group=...``).
             counts: The run's own counts.
             on_attempt: Called as each attempt is sent.
@@ -94,22 +96,29 @@ class CallGuard:
                 with attempt:
                     retry = attempt.retry_state.attempt_number > 1
                     return await self._attempt(
-                        operation, name, context, counts, on_attempt, retry=retry
+                        call,
+                        name=name,
+                        operation=operation,
+                        context=context,
+                        counts=counts,
+                        on_attempt=on_attempt,
+                        retry=retry,
                     )
         except RetryableCallError as exc:
             if exc.classified.kind is ErrorKind.UNREACHABLE:
-                raise exc.classified.stop_error() from exc
+                raise exc.classified.stop_error(operation) from exc
             raise CallFailedError(exc.classified) from exc
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
 
     async def _attempt(
         self,
-        operation: Callable[[], Awaitable[T]],
+        call: Callable[[], Awaitable[T]],
+        *,
         name: str,
+        operation: str,
         context: dict[str, Any],
         counts: Counter[str],
         on_attempt: Callable[[], None] | None,
-        *,
         retry: bool,
     ) -> T:
         """One call under the limiter and the per-call timeout."""
@@ -124,7 +133,7 @@ class CallGuard:
         _log.debug(f"smfetch.{name}_sent", **context, retry=retry)
         try:
             with anyio.fail_after(self.timeout):
-                response = await operation()
+                response = await call()
         except Exception as exc:
             error = classify_error(exc)
             if error.kind is ErrorKind.THROTTLED:
@@ -137,7 +146,7 @@ class CallGuard:
                     rate=round(self.limiter.rate, 2),
                 )
             if error.kind.stops_run:
-                raise error.stop_error() from exc
+                raise error.stop_error(operation) from exc
             if error.kind.retryable:
                 raise RetryableCallError(error) from exc
             raise CallFailedError(error) from exc

@@ -164,11 +164,10 @@ class _Lister:
                 try:
                     page = await self._call(
                         lambda params=params: self._client.list_model_package_groups(**params),
-                        operation="ListModelPackageGroups",
+                        "ListModelPackageGroups",
                     )
                 except CallFailedError as exc:
-                    error = exc.classified
-                    raise error.stop_error() from exc
+                    raise exc.classified.stop_error("ListModelPackageGroups") from exc
                 for summary in page.get("ModelPackageGroupSummaryList") or []:
                     name = summary["ModelPackageGroupName"]
                     await groups.send(_Group(name, summary.get("ModelPackageGroupArn") or name))
@@ -181,7 +180,7 @@ class _Lister:
         try:
             found = await self._call(
                 lambda: self._client.describe_model_package_group(ModelPackageGroupName=name),
-                operation="DescribeModelPackageGroup",
+                "DescribeModelPackageGroup",
                 group=name,
             )
         except CallFailedError as exc:
@@ -206,7 +205,7 @@ class _Lister:
             try:
                 await self._pages(items, group=None, ModelPackageType="Unversioned")
             except CallFailedError as exc:
-                raise exc.classified.stop_error() from exc
+                raise exc.classified.stop_error("ListModelPackages") from exc
 
     async def _pages(
         self, items: MemoryObjectSendStream[list[Item]], *, group: str | None, **selector: str
@@ -220,7 +219,7 @@ class _Lister:
                 params["NextToken"] = token
             page = await self._call(
                 lambda params=params: self._client.list_model_packages(**params),
-                operation="ListModelPackages",
+                "ListModelPackages",
                 group=group,
             )
             arns: list[Item] = [
@@ -233,10 +232,11 @@ class _Lister:
             if not token:
                 return
 
-    async def _call(self, call: Any, **context: Any) -> Any:
+    async def _call(self, call: Any, operation: str, **context: Any) -> Any:
         return await self._guard.call(
             call,
             name="list",
+            operation=operation,
             context=context,
             counts=self._counts,
             on_attempt=lambda: self._guard.bump(self._counts, "list_calls"),

@@ -179,8 +179,8 @@ _HINTS: Final = {
         "system clock."
     ),
     ErrorKind.ACCESS_DENIED: (
-        "HINT: the identity needs the IAM permission sagemaker:BatchDescribeModelPackage on "
-        "these model packages (audits also sagemaker:ListModelPackageGroups, "
+        "HINT: the identity needs the IAM permission sagemaker:{operation} (describing needs "
+        "sagemaker:BatchDescribeModelPackage; audits also sagemaker:ListModelPackageGroups, "
         "sagemaker:ListModelPackages and sagemaker:DescribeModelPackageGroup), and KMS or SCP "
         "rules must allow it."
     ),
@@ -205,16 +205,21 @@ class ClassifiedError:
     retry_after: float | None = None
     """Seconds the service asked us to wait (``x-amz-retry-after``), if it did."""
 
-    def stop_error(self) -> RunStoppedError:
-        """The exception that stops the run, for kinds that do."""
+    def stop_error(self, operation: str = "BatchDescribeModelPackage") -> RunStoppedError:
+        """The exception that stops the run, for kinds that do.
+
+        Args:
+            operation: The API operation that failed, named in the message.
+        """
         cls: type[RunStoppedError] = {
             ErrorKind.CREDENTIALS: CredentialsError,
             ErrorKind.ACCESS_DENIED: AccessDeniedError,
             ErrorKind.CONFIGURATION: ConfigurationError,
             ErrorKind.UNREACHABLE: EndpointUnreachableError,
         }.get(self.kind, RunStoppedError)
-        hint = _HINTS.get(self.kind, "")
-        return cls(f"{self.code}: {self.message}\n{hint}".rstrip(), code=self.code)
+        hint = _HINTS.get(self.kind, "").format(operation=operation)
+        message = f"{self.code}: {self.message} (calling {operation})\n{hint}"
+        return cls(message.rstrip(), code=self.code)
 
 
 def classify_code(code: str, status: int | None = None) -> ErrorKind:

@@ -599,6 +599,7 @@ class ModelPackageFetcher:
         return await self._guard.call(
             lambda: client.batch_describe_model_package(ModelPackageArnList=part),
             name="batch",
+            operation="BatchDescribeModelPackage",
             context={"batch": batch_id, "arns": len(part)},
             counts=run.counts,
             on_attempt=lambda: attempts.update(part),
