@@ -24,16 +24,14 @@ import time
 from collections import Counter
 from contextlib import aclosing
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import anyio
 import orjson
 import structlog
 
-from smfetch import Described, ModelPackageFetcher, Outcome, RunStoppedError
+from smfetch import ApprovalStatus, Described, ModelPackageFetcher, Outcome, RunStoppedError
 from smfetch.testing import Faults, LocalSageMaker
-
-ApprovalStatus = Literal["Approved", "Rejected", "PendingManualApproval"]
 
 
 async def fetch_shard(

@@ -5,14 +5,22 @@ from __future__ import annotations
 import csv
 import io
 import json
+import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from smfetch._cli import EXIT_FAILURES, EXIT_OK, EXIT_SHARDS_STOPPED, EXIT_USAGE
+from smfetch._cli import (
+    EXIT_FAILURES,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_SHARDS_STOPPED,
+    EXIT_USAGE,
+)
 from smfetch._records import AUDIT_CSV_COLUMNS
 from smfetch.testing import Catalogue, Faults, LocalSageMaker
 from smfetch.testing._moto import reset_account
@@ -159,8 +167,49 @@ def test_resume_completes_a_cut_audit_exactly_once(accounts: Accounts, tmp_path:
     output.write_bytes(b"".join(lines[: len(lines) // 3]) + lines[len(lines) // 3][:25])
     result = _audit(*args, "--resume")
     assert result.returncode == EXIT_OK, result.stderr
-    expected = [arn for (account, _), arns in accounts.expected.items() for arn in arns]
-    expected = [arn for arn in expected if ACCOUNT_DENIED not in arn]
+    expected = [
+        arn
+        for (account, _), arns in accounts.expected.items()
+        if account != ACCOUNT_DENIED
+        for arn in arns
+    ]
+    assert Counter(record["arn"] for record in _records(output)) == Counter(expected)
+    assert "resumed" in result.stderr
+    assert f" {len(lines) // 3:,} " in result.stderr  # the total of what was already there
+
+
+@pytest.mark.timeout(180)
+def test_sigint_then_resume_records_every_package_exactly_once(
+    accounts: Accounts, tmp_path: Path
+) -> None:
+    """Ctrl-C mid-audit exits 130 with whole records; --resume completes every shard."""
+    accounts.servers["team-a"].faults = Faults(latency=0.2)
+    output = tmp_path / "audit.jsonl"
+    args = ["--profiles", "team-a,team-b", "--regions", ",".join(REGIONS), "-o", str(output)]
+    process = subprocess.Popen(
+        [*SMFETCH, "audit", *args, "--max-rate", "4", "--batch-size", "20", "--quiet"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        if output.exists() and output.read_bytes().count(b"\n") >= 40:
+            break
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=10) == EXIT_INTERRUPTED
+    data = output.read_bytes()
+    assert data.endswith(b"\n")
+    expected = [
+        arn
+        for (account, _), arns in accounts.expected.items()
+        if account != ACCOUNT_DENIED
+        for arn in arns
+    ]
+    assert 40 <= len(_records(output)) < len(expected)
+
+    accounts.servers["team-a"].faults = Faults()
+    assert _audit(*args, "--resume").returncode == EXIT_OK
     assert Counter(record["arn"] for record in _records(output)) == Counter(expected)
 
 

@@ -19,6 +19,7 @@ import smfetch
             [
                 "AccessDeniedError",
                 "AdaptiveRateLimiter",
+                "ApprovalStatus",
                 "ConfigurationError",
                 "CredentialsError",
                 "DeadlineExceededError",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib.metadata import version as _version
 
+from ._discovery import ApprovalStatus as ApprovalStatus
 from ._exceptions import AccessDeniedError as AccessDeniedError
 from ._exceptions import ConfigurationError as ConfigurationError
 from ._exceptions import CredentialsError as CredentialsError
@@ -25,6 +26,7 @@ __version__: str = _version("smfetch")
 __all__ = [
     "AccessDeniedError",
     "AdaptiveRateLimiter",
+    "ApprovalStatus",
     "ConfigurationError",
     "CredentialsError",
     "DeadlineExceededError",

@@ -568,7 +568,13 @@ async def _audit(args: argparse.Namespace, stderr: Console) -> int:
                 )
             except ValueError as exc:
                 raise UsageError(str(exc)) from exc
-    print_shards(stderr, reports, time.monotonic() - started, filtering=bool(conditions))
+    print_shards(
+        stderr,
+        reports,
+        time.monotonic() - started,
+        filtering=bool(conditions),
+        resuming=args.resume,
+    )
     for report in reports:
         if report.stopped is not None:
             message = mask_text(str(report.stopped))

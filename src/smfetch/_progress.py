@@ -149,11 +149,17 @@ def _first_line(error: BaseException) -> str:
 
 
 def print_shards(
-    console: Console, reports: Sequence[ShardReportLike], elapsed: float, *, filtering: bool
+    console: Console,
+    reports: Sequence[ShardReportLike],
+    elapsed: float,
+    *,
+    filtering: bool,
+    resuming: bool,
 ) -> None:
     """The end-of-audit table: one row per shard, and the total.
 
-    ``filtering`` shows the packages ``--where`` left out.
+    ``filtering`` shows the packages ``--where`` left out; ``resuming`` those
+    already in the output.
     """
     table = Table(
         title="smfetch audit",
@@ -162,7 +168,14 @@ def print_shards(
         collapse_padding=True,
         pad_edge=False,
     )
-    counts = ["written", *(["filtered"] if filtering else []), "failed", "calls", "throttled"]
+    counts = [
+        *(["resumed"] if resuming else []),
+        "written",
+        *(["filtered"] if filtering else []),
+        "failed",
+        "calls",
+        "throttled",
+    ]
     table.add_column("credentials", overflow="fold")
     table.add_column("account", min_width=12, no_wrap=True)
     table.add_column("region", no_wrap=True)
@@ -173,6 +186,7 @@ def print_shards(
     for report in reports:
         stats = report.stats
         figures = {
+            "resumed": report.resumed,
             "written": report.described,
             "filtered": report.filtered,
             "failed": report.failed,
