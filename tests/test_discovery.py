@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from smfetch import AccessDeniedError, Described, Failed, ModelPackageFetcher
+from smfetch import AccessDeniedError, Described, Failed, ModelPackageFetcher, RunStoppedError
 from smfetch.testing import Faults
 from tests.conftest import raw_client
 
@@ -163,6 +163,61 @@ async def test_a_group_that_cannot_be_listed_fails_as_a_record(
     assert isinstance(results.pop("gone"), Failed)
     assert sorted(results) == sorted(local_sagemaker.catalogue.arns()[:2])
     assert fetcher.stats.failed == 1
+
+
+async def test_groups_that_cannot_be_listed_fail_as_records(
+    local_sagemaker: LocalSageMaker,
+) -> None:
+    """ListModelPackages failing past its retries: each group is a Failed item; the rest go on."""
+    local_sagemaker.seed(groups=3, versions=2)
+    local_sagemaker.faults = Faults(internal_error=1.0, operations=("ListModelPackages",))
+    async with (
+        raw_client(local_sagemaker) as client,
+        ModelPackageFetcher(client, max_attempts=2) as fetcher,
+    ):
+        found = await _discover(fetcher, unversioned=False)
+    assert all(isinstance(item, Failed) for item in found)
+    failed = [item for item in found if isinstance(item, Failed)]
+    assert sorted(item.arn.rsplit("/", 1)[-1] for item in failed) == [
+        "churn-0000",
+        "fraud-0001",
+        "ranking-0002",
+    ]
+    assert {item.code for item in failed} == {"InternalFailure"}
+    assert all(":model-package-group/" in item.arn for item in failed)
+    assert fetcher.stats.list_calls == 1 + 3 * 2
+
+
+async def test_unversioned_listing_that_fails_stops_the_run(
+    local_sagemaker: LocalSageMaker,
+) -> None:
+    """Packages outside groups have no group to fail under: failing to list them stops the run."""
+    local_sagemaker.seed(groups=1, versions=2)
+    local_sagemaker.faults = Faults(internal_error=1.0, operations=("ListModelPackages",))
+    async with (
+        raw_client(local_sagemaker) as client,
+        ModelPackageFetcher(client, max_attempts=2) as fetcher,
+    ):
+        with pytest.raises(RunStoppedError, match="InternalFailure"):
+            await _discover(fetcher)
+
+
+async def test_permission_to_list_but_not_describe_stops_at_describe(
+    local_sagemaker: LocalSageMaker,
+) -> None:
+    """A policy allowing listing but not BatchDescribeModelPackage names the missing permission."""
+    local_sagemaker.seed(groups=2, versions=2)
+    local_sagemaker.faults = Faults(
+        reject_with="AccessDeniedException", operations=("BatchDescribeModelPackage",)
+    )
+    async with (
+        raw_client(local_sagemaker) as client,
+        ModelPackageFetcher(client) as fetcher,
+        aclosing(fetcher.discover()) as found,
+        aclosing(fetcher.stream(found)) as outcomes,
+    ):
+        with pytest.raises(AccessDeniedError, match="sagemaker:BatchDescribeModelPackage "):
+            [outcome async for outcome in outcomes]
 
 
 async def test_access_denied_stops_discovery(local_sagemaker: LocalSageMaker) -> None:

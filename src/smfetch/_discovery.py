@@ -248,6 +248,6 @@ class _Lister:
         return Failed(
             key,
             error.code,
-            f"could not list the model packages of this group: {error.message}",
+            f"could not list (all) the model packages of this group: {error.message}",
             0,
         )

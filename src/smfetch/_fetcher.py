@@ -365,8 +365,9 @@ class ModelPackageFetcher:
             name as given) for each group that does not exist or could not be listed.
 
         Raises:
-            RunStoppedError: listing cannot go on (credentials, permissions, the
-                groups themselves could not be listed).
+            RunStoppedError: listing cannot go on (credentials, permissions), or
+                the groups themselves, or the packages outside groups, could not
+                be listed (there is no group to record that failure under).
             ValueError: a filter is not one the API accepts.
         """
         discovery = Discovery(
@@ -395,6 +396,8 @@ class ModelPackageFetcher:
                     errors.append(group.exceptions[0])
                 except* (anyio.BrokenResourceError, anyio.ClosedResourceError):
                     pass  # the caller stopped listening
+                except* Exception as group:  # noqa: BLE001 - a bug: the caller's, not the fetcher's
+                    errors.append(group.exceptions[0] if len(group.exceptions) == 1 else group)
 
         task_group.start_soon(run)
         with receive:

@@ -235,6 +235,43 @@ async def test_other_operations_pass_through_the_fault_layer(
     assert local_sagemaker.counters.arns == 0
 
 
+async def test_faults_can_target_some_operations(
+    local_sagemaker: LocalSageMaker, sagemaker_client: Any
+) -> None:
+    """With operations=, errors hit those operations only; the rest are answered."""
+    arns = local_sagemaker.seed(groups=1, versions=2)
+    local_sagemaker.faults = Faults(
+        internal_error=1.0, reject_with=None, operations=("ListModelPackages",)
+    )
+
+    with pytest.raises(ClientError) as caught:
+        await sagemaker_client.list_model_packages(ModelPackageGroupName="churn-0000")
+    answer = await _describe(sagemaker_client, arns)
+    groups = await sagemaker_client.list_model_package_groups()
+
+    assert _error_code(caught.value) == ("InternalFailure", 500)
+    assert sorted(answer["ModelPackageSummaries"]) == sorted(arns)
+    assert len(groups["ModelPackageGroupSummaryList"]) == 1
+    assert local_sagemaker.counters.internal_errors == 1
+
+
+async def test_rejection_can_target_some_operations(
+    local_sagemaker: LocalSageMaker, sagemaker_client: Any
+) -> None:
+    """reject_with with operations= denies only those operations (a partial IAM policy)."""
+    arns = local_sagemaker.seed(groups=1, versions=2)
+    local_sagemaker.faults = Faults(
+        reject_with="AccessDeniedException", operations=("BatchDescribeModelPackage",)
+    )
+
+    groups = await sagemaker_client.list_model_package_groups()
+    with pytest.raises(ClientError) as caught:
+        await _describe(sagemaker_client, arns)
+
+    assert len(groups["ModelPackageGroupSummaryList"]) == 1
+    assert _error_code(caught.value) == ("AccessDeniedException", 403)
+
+
 @pytest.mark.parametrize(
     "settings",
     [

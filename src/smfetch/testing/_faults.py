@@ -57,6 +57,9 @@ class Faults:
             for bad credentials (``UnrecognizedClientException``,
             ``ExpiredTokenException``: HTTP 400) or missing permissions
             (``AccessDeniedException``: HTTP 403).
+        operations: Operations (``"ListModelPackages"``, ...) the errors, drops,
+            stalls, omissions and rejections apply to; ``None`` for every one.
+            Throttling and latency apply to every call regardless.
         seed: Seed for the random draws, for reproducible runs.
     """
 
@@ -71,9 +74,13 @@ class Faults:
     stall: float = 0.0
     stall_seconds: float = 30.0
     reject_with: str | None = None
+    operations: tuple[str, ...] | None = None
     seed: int | None = None
 
     def __post_init__(self) -> None:
+        if self.operations is not None:
+            # A list when it comes through the control API's JSON.
+            object.__setattr__(self, "operations", tuple(self.operations))
         if self.rate is not None and not self.rate > 0:
             raise ValueError(f"rate must be positive or None, got {self.rate!r}")
         if self.burst < 1:
@@ -147,6 +154,8 @@ class _Plan:
     status: int | None
     stall: bool
     omit: bool
+    reject: str | None
+    """The error code every call is answered with (``Faults.reject_with``)."""
     generation: int
     """Counter generation the call belongs to; a reset starts a new one."""
 
@@ -243,7 +252,9 @@ class FaultLayer:
 
         body = _read_body(environ)
         arns = _requested_arns(body) if target == BATCH_DESCRIBE_TARGET else []
-        plan = self._begin(len(arns))
+        operations = self._faults.operations
+        faulty = operations is None or target.removeprefix(_SAGEMAKER_TARGET_PREFIX) in operations
+        plan = self._begin(len(arns), faulty=faulty)
         try:
             answer = self._answer(environ, plan, arns)
         finally:
@@ -257,9 +268,11 @@ class FaultLayer:
         start_response(status, headers)
         return [payload]
 
-    def _begin(self, arn_count: int) -> _Plan:
+    def _begin(self, arn_count: int, *, faulty: bool) -> _Plan:
         with self._lock:
             faults, draw, counts = self._faults, self._random.random, self._counts
+            if not faulty:
+                faults = Faults(rate=faults.rate, latency=faults.latency, jitter=faults.jitter)
             counts["calls"] += 1
             counts["arns"] += arn_count
             counts["in_flight"] += 1
@@ -283,6 +296,7 @@ class FaultLayer:
                 status=None if throttle or drop else status,
                 stall=draw() < faults.stall,
                 omit=draw() < faults.omit,
+                reject=faults.reject_with,
             )
             for flag, counter in (
                 (plan.throttle, "throttled"),
@@ -330,7 +344,7 @@ class FaultLayer:
         """The response for this call, or ``None`` to close the connection without one."""
         if self._woken.wait(plan.delay):
             return None
-        rejection = self._faults.reject_with
+        rejection = plan.reject
         if rejection is not None:
             self._count(plan, "rejected", 1)
             http_status = 403 if rejection.startswith("AccessDenied") else 400
