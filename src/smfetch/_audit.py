@@ -117,18 +117,24 @@ async def run_audit(
         ShardReport(shard=shard, account=shard.account, region=shard.region) for shard in shards
     ]
 
+    def show() -> None:
+        total = JobReport(described=sum(r.described + r.filtered for r in reports))
+        for report in reports:
+            total.failures.update(report.failures)
+        done = total.described + total.failed + sum(r.resumed for r in reports)
+        progress.update(done, total, total_stats([f.stats for f in fetchers]))
+
     def tick() -> None:
         if progress.due():
-            total = JobReport(described=sum(r.described + r.filtered for r in reports))
-            for report in reports:
-                total.failures.update(report.failures)
-            done = total.described + total.failed + sum(r.resumed for r in reports)
-            progress.update(done, total, total_stats([f.stats for f in fetchers]))
+            show()
 
     audit = _Audit(discovery, conditions, writer, recorded, tick)
-    async with anyio.create_task_group() as shard_tasks:
-        for fetcher, report in zip(fetchers, reports, strict=True):
-            shard_tasks.start_soon(audit.shard, fetcher, report)
+    try:
+        async with anyio.create_task_group() as shard_tasks:
+            for fetcher, report in zip(fetchers, reports, strict=True):
+                shard_tasks.start_soon(audit.shard, fetcher, report)
+    finally:
+        show()
     return reports
 
 
