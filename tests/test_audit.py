@@ -106,7 +106,8 @@ def test_every_package_of_every_shard_once_and_a_failing_shard_reported(
     """3 accounts x 2 regions: each package once with its origin; the denied account is reported."""
     output = tmp_path / "audit.jsonl"
     result = _audit(
-        "--profiles", "team-a,team-b,denied", "--regions", ",".join(REGIONS), "-o", str(output)
+        "--profiles", "team-a,team-b,denied", "--regions", ",".join(REGIONS), "-o", str(output),
+        "--max-shards", "4",
     )  # fmt: skip
     assert result.returncode == EXIT_SHARDS_STOPPED, result.stderr
     records = _records(output)
@@ -276,6 +277,7 @@ def test_a_role_that_cannot_be_assumed_stops_only_its_shard(
             id="empty-window",
         ),
         pytest.param(["--resume"], "--output", id="resume-without-output"),
+        pytest.param(["--max-shards", "0"], "--max-shards", id="no-shards"),
     ],
 )
 def test_usage_errors_exit_2(args: list[str], message: str) -> None:

@@ -96,9 +96,13 @@ async def run_audit(
     recorded: set[str],
     progress: JobProgress,
     endpoint_url: str | None = None,
+    max_shards: int = 32,
     settings: dict[str, Any],
 ) -> list[ShardReport]:
     """Audit every shard concurrently; one report per shard, in ``shards``' order.
+
+    At most ``max_shards`` shards run at once (each holds a client and its
+    connection pool); the others wait their turn.
 
     Raises:
         ValueError: ``settings`` are not ones a fetcher accepts.
@@ -128,7 +132,7 @@ async def run_audit(
         if progress.due():
             show()
 
-    audit = _Audit(discovery, conditions, writer, recorded, tick)
+    audit = _Audit(discovery, conditions, writer, recorded, tick, anyio.Semaphore(max_shards))
     try:
         async with anyio.create_task_group() as shard_tasks:
             for fetcher, report in zip(fetchers, reports, strict=True):
@@ -147,10 +151,12 @@ class _Audit:
     writer: RecordWriter
     recorded: set[str]
     tick: Callable[[], None]
+    running: anyio.Semaphore
 
     async def shard(self, fetcher: ModelPackageFetcher, report: ShardReport) -> None:
         """Discover and describe one shard; fill in ``report``. Never raises RunStoppedError."""
-        await _audit_shard(self, fetcher, report)
+        async with self.running:
+            await _audit_shard(self, fetcher, report)
 
 
 async def _audit_shard(audit: _Audit, fetcher: ModelPackageFetcher, report: ShardReport) -> None:

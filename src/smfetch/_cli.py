@@ -219,6 +219,9 @@ def _audit_parser(commands: Any) -> None:
     audit.add_argument(
         "--list-concurrency", type=int, default=4, help="groups listed at once per shard"
     )
+    audit.add_argument(
+        "--max-shards", type=int, default=32, help="shards running at once (default: 32)"
+    )
     _display_options(audit)
 
 
@@ -544,6 +547,8 @@ async def _audit(args: argparse.Namespace, stderr: Console) -> int:
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
+    if args.max_shards < 1:
+        raise UsageError(f"--max-shards must be at least 1, got {args.max_shards}")
     shards = _shards(args)
     started = time.monotonic()
     with ExitStack() as files:
@@ -564,6 +569,7 @@ async def _audit(args: argparse.Namespace, stderr: Console) -> int:
                     recorded=recorded,
                     progress=bar,
                     endpoint_url=args.endpoint_url,
+                    max_shards=args.max_shards,
                     settings=_fetcher_settings(args),
                 )
             except ValueError as exc:

@@ -1,0 +1,57 @@
+"""Audit peer: boto3 paginators, then one batch of 100 after another, adaptive retries."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from benchmarks.peers._io import DescribeClock, OutcomeFile, batches, report
+
+PAGE = {"PageSize": 100}
+
+
+def list_arns(client: Any) -> list[str]:
+    """Every group, every version of each, and the packages outside any group."""
+    names = [
+        group["ModelPackageGroupName"]
+        for page in client.get_paginator("list_model_package_groups").paginate(
+            PaginationConfig=PAGE
+        )
+        for group in page["ModelPackageGroupSummaryList"]
+    ]
+    packages = client.get_paginator("list_model_packages")
+    listings = [{"ModelPackageGroupName": name} for name in names]
+    listings.append({"ModelPackageType": "Unversioned"})
+    return [
+        package["ModelPackageArn"]
+        for listing in listings
+        for page in packages.paginate(**listing, PaginationConfig=PAGE)
+        for package in page["ModelPackageSummaryList"]
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("out_file", type=Path)
+    args = parser.parse_args()
+    with OutcomeFile(args.out_file) as out, DescribeClock():
+        started = time.perf_counter()
+        client = boto3.client("sagemaker", config=Config(retries={"mode": "adaptive"}))
+        arns = list_arns(client)
+        report(list_seconds=round(time.perf_counter() - started, 3), listed=len(arns))
+        for batch in batches(arns):
+            try:
+                response = client.batch_describe_model_package(ModelPackageArnList=batch)
+            except Exception:  # noqa: BLE001 - retries exhausted: the batch failed, carry on
+                out.write_all(batch, "failed")
+                continue
+            out.write_response(response)
+
+
+if __name__ == "__main__":
+    main()
