@@ -15,7 +15,7 @@ EXAMPLES = Path(__file__).parent.parent / "examples"
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        pytest.param("async_service.py", "", id="async-service"),
+        pytest.param("async_service.py", "request 3: ", id="async-service"),
         pytest.param("audit_allowlist.py", "outside the allow-list", id="audit-allowlist"),
         pytest.param("fetch_shard.py", '"stopped": null', id="fetch-shard"),
     ],

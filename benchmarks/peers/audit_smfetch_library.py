@@ -17,14 +17,13 @@ from smfetch import Described, ModelPackageFetcher
 
 async def run(out_file: Path) -> None:
     with OutcomeFile(out_file) as out, DescribeClock():
-        async with ModelPackageFetcher(max_concurrency=16) as fetcher:
-            async with (
-                aclosing(fetcher.discover()) as arns,
-                aclosing(fetcher.stream(arns)) as outcomes,
-            ):
-                async for outcome in outcomes:
-                    status = "described" if isinstance(outcome, Described) else "failed"
-                    out.write(outcome.arn, status)
+        async with (
+            ModelPackageFetcher(max_concurrency=16) as fetcher,
+            aclosing(fetcher.discover()) as arns,
+            aclosing(fetcher.stream(arns)) as outcomes,
+        ):
+            async for outcome in outcomes:
+                out.write(outcome.arn, "described" if isinstance(outcome, Described) else "failed")
     stats = fetcher.stats
     report(
         smfetch_calls=stats.calls,
