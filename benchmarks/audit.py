@@ -363,7 +363,9 @@ def _terminate(signum: int, _frame: FrameType | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.audit", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.audit", description=(__doc__ or "").split("\n\n")[0]
+    )
     parser.add_argument("--quick", action="store_true", help="a fifth of the groups")
     parser.add_argument("--scenarios", type=_keys(SCENARIOS), default=list(SCENARIOS))  # type: ignore[arg-type]
     parser.add_argument("--peers", type=_keys(PEERS), default=list(PEERS))  # type: ignore[arg-type]
