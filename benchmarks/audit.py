@@ -137,6 +137,13 @@ SCENARIOS: dict[str, AuditScenario] = {
             200,
             dataclasses.replace(_A1_FAULTS, internal_error=0.02),
         ),
+        AuditScenario(
+            "A4",
+            "many small groups at a high limit: 100 calls/s, burst 5, 30 ms (+0-20 ms)",
+            400,
+            5,
+            dataclasses.replace(_A1_FAULTS, rate=100.0),
+        ),
     )
 }
 PEERS: dict[str, AuditPeer] = {

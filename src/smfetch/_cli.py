@@ -217,7 +217,9 @@ def _audit_parser(commands: Any) -> None:
     aws.add_argument("--endpoint-url", help="SageMaker endpoint for every shard")
     _fetch_options(audit)
     audit.add_argument(
-        "--list-concurrency", type=int, default=4, help="groups listed at once per shard"
+        "--list-concurrency",
+        type=int,
+        help="groups listed at once per shard (default: --concurrency)",
     )
     audit.add_argument(
         "--max-shards", type=int, default=32, help="shards running at once (default: 32)"

@@ -56,7 +56,8 @@ class Discovery:
         created_after: Keep only packages created after this time.
         created_before: Keep only packages created before this time.
         unversioned: With ``groups=None``, also list packages outside any group.
-        concurrency: Groups listed at once.
+        concurrency: Groups listed at once; ``None``: as many as the fetcher's
+            ``max_concurrency`` (with many small groups, listing is most of the calls).
     """
 
     groups: Sequence[str] | None = None
@@ -64,7 +65,7 @@ class Discovery:
     created_after: datetime | None = None
     created_before: datetime | None = None
     unversioned: bool = True
-    concurrency: int = 4
+    concurrency: int | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.groups, str):
@@ -84,7 +85,7 @@ class Discovery:
             and not self.created_after < self.created_before
         ):
             raise ValueError("created_after must be earlier than created_before")
-        if self.concurrency < 1:
+        if self.concurrency is not None and self.concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {self.concurrency!r}")
 
     def filters(self) -> dict[str, Any]:
@@ -121,10 +122,11 @@ async def list_packages(
             or the groups themselves could not be listed.
     """
     lister = _Lister(client, guard, discovery, counts)
+    concurrency = discovery.concurrency or 1
     async with items, anyio.create_task_group() as tasks:
-        groups_in, groups_out = anyio.create_memory_object_stream[_Group](discovery.concurrency)
+        groups_in, groups_out = anyio.create_memory_object_stream[_Group](concurrency)
         async with groups_out:
-            for _ in range(discovery.concurrency):
+            for _ in range(concurrency):
                 tasks.start_soon(lister.versions_of, groups_out.clone(), items.clone())
         if discovery.groups is None and discovery.unversioned:
             tasks.start_soon(lister.unversioned, items.clone())

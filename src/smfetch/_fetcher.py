@@ -11,6 +11,7 @@ stops reading.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 from collections import Counter
@@ -337,7 +338,7 @@ class ModelPackageFetcher:
         created_after: datetime | None = None,
         created_before: datetime | None = None,
         unversioned: bool = True,
-        concurrency: int = 4,
+        concurrency: int | None = None,
     ) -> AsyncGenerator[str | Failed, None]:
         """Yield the ARN of every model package selected, listing lazily.
 
@@ -358,7 +359,7 @@ class ModelPackageFetcher:
             created_after: Only packages created after this time.
             created_before: Only packages created before this time.
             unversioned: With ``groups=None``, also packages outside any group.
-            concurrency: Groups listed at once.
+            concurrency: Groups listed at once (default: ``max_concurrency``).
 
         Yields:
             Package ARNs, and a ``Failed`` item (keyed by the group's ARN, or its
@@ -381,12 +382,14 @@ class ModelPackageFetcher:
         return self._discover(discovery)
 
     async def _discover(self, discovery: Discovery) -> AsyncGenerator[str | Failed, None]:
+        if discovery.concurrency is None:
+            discovery = dataclasses.replace(discovery, concurrency=self.max_concurrency)
         task_group = self._require_open()
         client = self._client
         assert client is not None, "the fetcher is open"
         scope = anyio.CancelScope()
         errors: list[BaseException] = []
-        send, receive = anyio.create_memory_object_stream[list[str | Failed]](discovery.concurrency)
+        send, receive = anyio.create_memory_object_stream[list[str | Failed]](self.max_concurrency)
 
         async def run() -> None:
             with scope:
