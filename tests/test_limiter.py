@@ -97,16 +97,35 @@ def test_slow_start_adds_a_fixed_gain_per_success() -> None:
 
 
 async def test_a_throttle_cuts_the_rate_to_beta_of_what_was_achieved() -> None:
-    """A throttle sets the rate to beta x min(rate, rate the server accepted lately)."""
+    """After slow start, a throttle sets the rate to beta x min(rate, rate accepted over 0.5 s)."""
     clock = FakeClock()
-    limiter = _limiter(clock, initial_rate=10)
-    for _ in range(40):  # slow start runs the rate far above what was answered
-        ticket = await limiter.acquire()
+    limiter = _limiter(clock, initial_rate=50)
+    limiter.on_throttle(await limiter.acquire())  # leave slow start
+    for _ in range(20):  # the server answers 20 calls/s for a second
+        clock.now += 0.05
         limiter.on_success()
-    before = limiter.rate
-    limiter.on_throttle(ticket)
-    assert 0 < limiter.accepted_rate < before
-    assert limiter.rate == pytest.approx(_BETA * limiter.accepted_rate)
+    before, accepted = limiter.rate, limiter.accepted_rate
+    limiter.on_throttle(clock.now)
+    assert accepted == pytest.approx(20.0, rel=0.15)
+    assert before > accepted
+    assert limiter.rate == pytest.approx(_BETA * accepted)
+
+
+async def test_slow_start_exit_trusts_the_latest_successes_over_the_ramp() -> None:
+    """At the first throttle the limit is taken from the last successes, not the 0.5 s average.
+
+    Slow start doubles the rate in a fraction of a second, so successes over the
+    last half second average far below the rate the server was accepting at the end.
+    """
+    clock = FakeClock()
+    limiter = _limiter(clock, initial_rate=5)
+    for step in range(60):  # answers arriving ever faster: 20/s ramping to 100/s
+        clock.now += 1.0 / (20 + step * 80 / 59)
+        limiter.on_success()
+    half_second_average = limiter.accepted_rate
+    limiter.on_throttle(clock.now)
+    assert half_second_average < 80
+    assert _BETA * 85 < limiter.rate <= _BETA * 100
 
 
 async def test_only_one_decrease_per_window() -> None:

@@ -8,7 +8,9 @@ no bursts. The rate adapts the way TCP's congestion window does:
   ``1 / _SLOW_START_GAIN`` seconds, until the first throttle (TCP's slow
   start, RFC 5681 section 3.1).
 - **CUBIC** after that: a throttle cuts the rate to ``_BETA`` times the rate
-  the server actually accepted over the last half second, then the rate climbs back
+  the server actually accepted over the last half second (at the first
+  throttle, over the last few successes: slow start ramps so fast that a
+  half-second average lags far behind the limit), then the rate climbs back
   along a cubic curve that is flat near that rate and probes beyond it later
   (Ha, Rhee and Xu, "CUBIC: A New TCP-Friendly High-Speed TCP Variant", 2008;
   the scale constant, and the cap at twice the accepted rate, as in botocore's
@@ -42,6 +44,7 @@ _BETA: Final = (
 _SLOW_START_GAIN: Final = 4.0  # calls/s added per success before the first throttle
 _MAX_OVER_ACCEPTED: Final = 2.0  # botocore ClientRateLimiter._MAX_RATE_ADJUST_SCALE
 _WINDOW: Final = 0.5  # seconds of successes the accepted rate is measured over
+_RECENT: Final = 12  # successes the accepted rate is measured over at slow-start exit
 
 
 class AdaptiveRateLimiter:
@@ -134,6 +137,8 @@ class AdaptiveRateLimiter:
         if ticket <= self._last_decrease:
             return
         accepted = self._accepted(now)
+        if self._slow_start:
+            accepted = max(accepted, self._recently_accepted())
         achieved = min(self._rate, accepted) if accepted > 0 else self._rate
         self._w_max = achieved
         self._k = (achieved * (1 - _BETA) / _SCALE_CONSTANT) ** (1 / 3)
@@ -149,6 +154,14 @@ class AdaptiveRateLimiter:
     def _clamp(self, rate: float) -> float:
         rate = max(self.min_rate, rate)
         return rate if self.max_rate is None else min(self.max_rate, rate)
+
+    def _recently_accepted(self) -> float:
+        """Successes per second over the last ``_RECENT`` successes (0 with fewer)."""
+        successes = self._successes
+        if len(successes) < _RECENT:
+            return 0.0
+        span = successes[-1] - successes[-_RECENT]
+        return (_RECENT - 1) / span if span > 0 else 0.0
 
     def _accepted(self, now: float) -> float:
         # Successes in the window (or since the first one, early on).
