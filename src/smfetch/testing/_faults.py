@@ -444,7 +444,15 @@ class ServerControl:
 
     def set_faults(self, faults: Faults) -> None:
         """Put ``faults`` in force on the server."""
-        self._call("PUT", "faults", dataclasses.asdict(faults))
+        # Only what differs from the defaults: the same settings, and a server
+        # from an older smfetch (without newer fields) still understands them.
+        defaults = Faults()
+        changed = {
+            field.name: getattr(faults, field.name)
+            for field in dataclasses.fields(faults)
+            if getattr(faults, field.name) != getattr(defaults, field.name)
+        }
+        self._call("PUT", "faults", changed)
 
     def reset(self) -> None:
         """Zero the server's counters and timeline (the registry stays)."""
