@@ -66,10 +66,8 @@ async def audit(fetcher: ModelPackageFetcher) -> AllowlistReport:
     """Check the images of every approved package the fetcher's account has."""
     report = AllowlistReport()
     try:
-        async with (
-            aclosing(fetcher.discover(approval_status="Approved")) as arns,
-            aclosing(fetcher.stream(arns)) as outcomes,
-        ):
+        found = fetcher.discover(approval_status="Approved")
+        async with aclosing(fetcher.stream(found)) as outcomes:
             async for outcome in outcomes:
                 if isinstance(outcome, Failed):
                     report.failed.append(outcome)

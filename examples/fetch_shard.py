@@ -69,8 +69,7 @@ async def fetch_shard(
         async with (
             await anyio.open_file(output, "wb") as out,
             fetcher,
-            aclosing(fetcher.discover(approval_status=approval_status)) as arns,
-            aclosing(fetcher.stream(arns)) as outcomes,
+            aclosing(fetcher.stream(fetcher.discover(approval_status=approval_status))) as outcomes,
         ):
             async for outcome in outcomes:
                 await out.write(

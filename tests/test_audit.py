@@ -19,6 +19,7 @@ from smfetch._cli import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_SHARDS_STOPPED,
+    EXIT_STOPPED,
     EXIT_USAGE,
 )
 from smfetch._records import AUDIT_CSV_COLUMNS
@@ -212,6 +213,43 @@ def test_sigint_then_resume_records_every_package_exactly_once(
     accounts.servers["team-a"].faults = Faults()
     assert _audit(*args, "--resume").returncode == EXIT_OK
     assert Counter(record["arn"] for record in _records(output)) == Counter(expected)
+
+
+def test_two_profiles_of_one_account_write_each_package_once(
+    accounts: Accounts, tmp_path: Path
+) -> None:
+    """Shards that reach the same packages (two profiles, one account) record each once."""
+    server = accounts.servers["team-a"]
+    with accounts.config.open("a") as config:
+        config.write(
+            f"[profile team-a-admin]\nendpoint_url = {server.endpoint_url}\n"
+            "aws_access_key_id = AKIAADMIN\naws_secret_access_key = secret-of-admin\n"
+        )
+    output = tmp_path / "audit.jsonl"
+    result = _audit(
+        "--profiles", "team-a,team-a-admin", "--region", "us-east-1", "-o", str(output)
+    )  # fmt: skip
+    assert result.returncode == EXIT_OK, result.stderr
+    assert Counter(record["arn"] for record in _records(output)) == Counter(
+        accounts.expected[ACCOUNT_A, "us-east-1"]
+    )
+
+
+def test_closed_output_stops_every_shard_with_exit_4(accounts: Accounts) -> None:
+    """A reader that goes away (| head) stops the whole audit cleanly: exit 4, no traceback."""
+    accounts.servers["team-a"].faults = Faults(latency=0.3, operations=("ListModelPackages",))
+    process = subprocess.Popen(
+        [*SMFETCH, "audit", "--profiles", "team-a,team-b", "--regions", ",".join(REGIONS),
+         "--batch-size", "2", "--list-concurrency", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdout is not None
+    assert process.stdout.read(20)
+    process.stdout.close()
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == EXIT_STOPPED, stderr.decode()
+    assert b"Traceback" not in stderr
+    assert b"the output was closed" in stderr
 
 
 def test_csv_records_carry_account_and_region(accounts: Accounts, tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from contextlib import aclosing
+from contextlib import AsyncExitStack, aclosing
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -241,6 +241,36 @@ async def test_leaving_discovery_early_stops_listing(local_sagemaker: LocalSageM
         # The abandoned listing made no calls after it was closed: 2 = describe + list one group.
         assert fetcher.stats.list_calls == calls + 2
     assert calls < 40
+
+
+@pytest.mark.parametrize("close_discovery_too", [False, True], ids=["stream-only", "both"])
+async def test_leaving_the_loop_while_listing_is_slow_raises_the_callers_error(
+    local_sagemaker: LocalSageMaker, close_discovery_too: bool
+) -> None:
+    """An error in the caller's loop comes out as it is, even with listing mid-call."""
+    local_sagemaker.seed(groups=30, versions=2)
+    local_sagemaker.faults = Faults(latency=0.2, operations=("ListModelPackages",))
+
+    class ConsumerError(Exception):
+        pass
+
+    async with (
+        raw_client(local_sagemaker) as client,
+        ModelPackageFetcher(client, max_concurrency=2, batch_size=2) as fetcher,
+    ):
+        found = fetcher.discover(concurrency=1)
+
+        async def consume() -> None:
+            async with AsyncExitStack() as stack:
+                if close_discovery_too:
+                    await stack.enter_async_context(aclosing(found))
+                outcomes = await stack.enter_async_context(aclosing(fetcher.stream(found)))
+                async for _ in outcomes:
+                    raise ConsumerError
+
+        with pytest.raises(ConsumerError):
+            await consume()
+        assert fetcher.stats.in_flight == 0
 
 
 @pytest.mark.parametrize(

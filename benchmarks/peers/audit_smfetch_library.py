@@ -19,8 +19,7 @@ async def run(out_file: Path) -> None:
     with OutcomeFile(out_file) as out, DescribeClock():
         async with (
             ModelPackageFetcher(max_concurrency=16) as fetcher,
-            aclosing(fetcher.discover()) as arns,
-            aclosing(fetcher.stream(arns)) as outcomes,
+            aclosing(fetcher.stream(fetcher.discover())) as outcomes,
         ):
             async for outcome in outcomes:
                 out.write(outcome.arn, "described" if isinstance(outcome, Described) else "failed")

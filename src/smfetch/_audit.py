@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from contextlib import aclosing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -22,19 +22,19 @@ import anyio
 from ._credentials import role_account
 from ._exceptions import RunStoppedError
 from ._fetcher import ModelPackageFetcher
-from ._outcomes import Described, Failed, FetchStats
+from ._outcomes import Failed, FetchStats
 from ._progress import JobReport
 from ._where import matches_all
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Sequence
+    from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 
     from ._discovery import Discovery
     from ._progress import JobProgress
     from ._records import Origin, RecordWriter
     from ._where import Condition
 
-__all__ = ["Shard", "ShardReport", "run_audit", "total_stats"]
+__all__ = ["OUTPUT_CLOSED", "Shard", "ShardReport", "run_audit", "total_stats"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,17 +63,23 @@ class Shard:
         return f"{self.credentials} in {self.region or 'the default region'}"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ShardReport(JobReport):
     """How one shard's audit went."""
 
-    shard: Shard = field(default_factory=lambda: Shard(region=None))
+    shard: Shard
     account: str | None = None
     """The shard's account, as its ARNs (or its role) show it."""
     region: str | None = None
     """The shard's region, as its ARNs show it (or as asked for)."""
     filtered: int = 0
     """Described packages that did not match ``--where`` (not written)."""
+    duplicates: int = 0
+    """Packages another shard had already written (two profiles of one account)."""
+
+
+#: ``RunStoppedError.code`` of every shard when the output was closed.
+OUTPUT_CLOSED = "OutputClosed"
 
 
 def total_stats(stats: Sequence[FetchStats | None]) -> FetchStats:
@@ -102,7 +108,10 @@ async def run_audit(
     """Audit every shard concurrently; one report per shard, in ``shards``' order.
 
     At most ``max_shards`` shards run at once (each holds a client and its
-    connection pool); the others wait their turn.
+    connection pool); the others wait their turn. ``recorded`` holds the keys
+    already in the output; every record written is added to it, so a package
+    two shards reach (two profiles of one account) is written once. If the
+    output is closed, every shard stops.
 
     Raises:
         ValueError: ``settings`` are not ones a fetcher accepts.
@@ -125,20 +134,34 @@ async def run_audit(
         total = JobReport(described=sum(r.described + r.filtered for r in reports))
         for report in reports:
             total.failures.update(report.failures)
-        done = total.described + total.failed + sum(r.resumed for r in reports)
+        done = total.described + total.failed + sum(r.resumed + r.duplicates for r in reports)
         progress.update(done, total, total_stats([f.stats for f in fetchers]))
 
     def tick() -> None:
         if progress.due():
             show()
 
-    audit = _Audit(discovery, conditions, writer, recorded, tick, anyio.Semaphore(max_shards))
     try:
         async with anyio.create_task_group() as shard_tasks:
+            audit = _Audit(
+                discovery,
+                conditions,
+                writer,
+                recorded,
+                tick,
+                anyio.Semaphore(max_shards),
+                shard_tasks.cancel_scope,
+            )
             for fetcher, report in zip(fetchers, reports, strict=True):
                 shard_tasks.start_soon(audit.shard, fetcher, report)
     finally:
         show()
+    if shard_tasks.cancel_scope.cancel_called:
+        closed = RunStoppedError(
+            "the output was closed before the audit finished", code=OUTPUT_CLOSED
+        )
+        for report in reports:
+            report.stopped = report.stopped or closed
     return reports
 
 
@@ -152,49 +175,53 @@ class _Audit:
     recorded: set[str]
     tick: Callable[[], None]
     running: anyio.Semaphore
+    everything: anyio.CancelScope
+    """Cancelled when the output is closed: no shard can write any more."""
 
     async def shard(self, fetcher: ModelPackageFetcher, report: ShardReport) -> None:
         """Discover and describe one shard; fill in ``report``. Never raises RunStoppedError."""
         async with self.running:
-            await _audit_shard(self, fetcher, report)
+            started = time.monotonic()
+            try:
+                await self._describe_shard(fetcher, report)
+            except RunStoppedError as exc:
+                report.stopped = exc
+            except BrokenPipeError:
+                self.everything.cancel()
+            finally:
+                report.elapsed = time.monotonic() - started
+                report.stats = fetcher.stats
 
+    async def _describe_shard(self, fetcher: ModelPackageFetcher, report: ShardReport) -> None:
+        recorded, writer, conditions = self.recorded, self.writer, self.conditions
 
-async def _audit_shard(audit: _Audit, fetcher: ModelPackageFetcher, report: ShardReport) -> None:
-    started = time.monotonic()
-    conditions, writer, recorded, tick = audit.conditions, audit.writer, audit.recorded, audit.tick
+        async def unrecorded(
+            items: AsyncGenerator[str | Failed, None],
+        ) -> AsyncIterator[str | Failed]:
+            async with aclosing(items):
+                async for item in items:
+                    if (item if isinstance(item, str) else item.arn) in recorded:
+                        report.resumed += 1
+                    else:
+                        yield item
 
-    async def unrecorded(items: AsyncIterator[str | Failed]) -> AsyncIterator[str | Failed]:
-        async for item in items:
-            if (item if isinstance(item, str) else item.arn) in recorded:
-                report.resumed += 1
-            else:
-                yield item
-
-    try:
-        async with (
-            fetcher,
-            aclosing(fetcher._discover(audit.discovery)) as found,
-            aclosing(fetcher.stream(unrecorded(found))) as outcomes,
-        ):
-            async for outcome in outcomes:
-                origin = _origin(outcome.arn, report)
-                if isinstance(outcome, Described):
-                    if conditions and not matches_all(conditions, outcome.summary):
+        async with fetcher:
+            found = unrecorded(fetcher._discover(self.discovery))
+            async with aclosing(fetcher.stream(found)) as outcomes:
+                async for outcome in outcomes:
+                    if outcome.arn in recorded:  # another shard wrote it meanwhile
+                        report.duplicates += 1
+                    elif isinstance(outcome, Failed):
+                        writer.write(outcome, _origin(outcome.arn, report))
+                        recorded.add(outcome.arn)
+                        report.failures[outcome.code] += 1
+                    elif conditions and not matches_all(conditions, outcome.summary):
                         report.filtered += 1
                     else:
-                        writer.write(outcome, origin)
+                        writer.write(outcome, _origin(outcome.arn, report))
+                        recorded.add(outcome.arn)
                         report.described += 1
-                else:
-                    writer.write(outcome, origin)
-                    report.failures[outcome.code] += 1
-                tick()
-    except RunStoppedError as exc:
-        report.stopped = exc
-    except BrokenPipeError:
-        report.stopped = RunStoppedError("the output was closed before the run finished")
-    finally:
-        report.elapsed = time.monotonic() - started
-        report.stats = fetcher.stats
+                    self.tick()
 
 
 def _origin(arn: str, report: ShardReport) -> Origin:

@@ -556,7 +556,7 @@ async def _audit(args: argparse.Namespace, stderr: Console) -> int:
     with ExitStack() as files:
         out, recorded = _open_output(args.output, fmt, resume=args.resume, files=files)
         writer = writer_for(fmt, out, origin=True)
-        if out.tell() == 0 if args.resume else True:
+        if not args.resume or out.tell() == 0:
             writer.header()
         show = args.progress if args.progress is not None else stderr.is_terminal
         with JobProgress(

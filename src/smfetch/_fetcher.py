@@ -18,7 +18,6 @@ from collections import Counter
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
-    AsyncIterator,
     Iterable,
     Iterator,
     Sequence,
@@ -96,6 +95,8 @@ class _Run:
     finished: bool = False
     """The run task got to its end (rather than being cancelled from outside)."""
     batch_ids: Iterator[int] = field(default_factory=itertools.count)
+    ended: anyio.Event = field(default_factory=anyio.Event)
+    """Set when the run task has returned, whatever the reason."""
 
 
 class ModelPackageFetcher:
@@ -276,7 +277,9 @@ class ModelPackageFetcher:
     async def stream(self, arns: Input) -> AsyncGenerator[Outcome, None]:
         """Yield one outcome per distinct ARN of ``arns``, as batches complete.
 
-        ``arns`` is read lazily. Duplicates are skipped (counted in ``stats``);
+        ``arns`` is read lazily; an async generator is closed when the run ends
+        (so ``stream(fetcher.discover())`` needs no closing of its own).
+        Duplicates are skipped (counted in ``stats``);
         ARNs the service would refuse fail locally as ``InvalidArn``. ``Failed``
         items (what :meth:`discover` yields for a group it could not list) are
         yielded as they are.
@@ -303,6 +306,10 @@ class ModelPackageFetcher:
             finally:
                 run.abandoned = True
                 run.scope.cancel()
+                # Wait for the run to unwind, so its input is closed and no call
+                # is left in flight once the caller is past this stream.
+                with anyio.CancelScope(shield=True):
+                    await run.ended.wait()
         if run.error is not None:
             raise run.error
         if not run.finished:
@@ -345,12 +352,10 @@ class ModelPackageFetcher:
         Lists every group (``ListModelPackageGroups``) or the chosen ones, and
         their versions (``ListModelPackages``), through this fetcher's limiter
         and retries; listing stays only a few pages ahead of the caller. Feed
-        the result to :meth:`stream`, closing both in order::
+        the result to :meth:`stream`, which closes it when its run ends::
 
-            async with (
-                aclosing(fetcher.discover(approval_status="Approved")) as arns,
-                aclosing(fetcher.stream(arns)) as outcomes,
-            ):
+            found = fetcher.discover(approval_status="Approved")
+            async with aclosing(fetcher.stream(found)) as outcomes:
                 async for outcome in outcomes: ...
 
         Args:
@@ -429,6 +434,17 @@ class ModelPackageFetcher:
         outcomes: MemoryObjectSendStream[list[Outcome]],
         run: _Run,
     ) -> None:
+        try:
+            await self._run_to_the_end(arns, outcomes, run)
+        finally:
+            run.ended.set()
+
+    async def _run_to_the_end(
+        self,
+        arns: Input,
+        outcomes: MemoryObjectSendStream[list[Outcome]],
+        run: _Run,
+    ) -> None:
         started = time.monotonic()
         try:
             with run.scope:
@@ -481,8 +497,8 @@ class ModelPackageFetcher:
         """Dedupe and check the input, and cut it into batches."""
         seen: set[str] = set()
         batch: list[str] = []
-        async with batches:
-            async for item in _iterate(arns):
+        async with batches, aclosing(_iterate(arns)) as items:
+            async for item in items:
                 if isinstance(item, Failed):
                     # Discovery's report of a group it could not list: already an outcome.
                     if item.arn in seen:
@@ -625,7 +641,14 @@ class ModelPackageFetcher:
         self._guard.bump(run.counts, name, amount)
 
 
-async def _iterate(arns: Input) -> AsyncIterator[object]:
+async def _iterate(arns: Input) -> AsyncGenerator[object, None]:
+    if isinstance(arns, AsyncGenerator):
+        # Closed here, in the task that iterates it: closing it from another
+        # task while this one waits in it would fail ("already running").
+        async with aclosing(arns):
+            async for arn in arns:
+                yield arn
+        return
     if isinstance(arns, AsyncIterable):
         async for arn in arns:
             yield arn

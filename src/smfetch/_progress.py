@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
-    from ._audit import ShardReport as ShardReportLike
+    from ._audit import ShardReport
     from ._exceptions import RunStoppedError
     from ._outcomes import FetchStats
 
@@ -150,7 +150,7 @@ def _first_line(error: BaseException) -> str:
 
 def print_shards(
     console: Console,
-    reports: Sequence[ShardReportLike],
+    reports: Sequence[ShardReport],
     elapsed: float,
     *,
     filtering: bool,
