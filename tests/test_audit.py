@@ -301,6 +301,27 @@ def test_a_role_that_cannot_be_assumed_stops_only_its_shard(
     assert "model-audit in eu-west-1: EndpointConnectionError" in result.stderr
 
 
+def test_a_role_whose_trust_policy_denies_us_says_so(
+    accounts: Accounts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AssumeRole denied: that shard stops with a credentials error naming the role; exit 5."""
+    sts = accounts.servers["team-b"]
+    sts.faults = Faults(reject_with="AccessDenied", operations=("AssumeRole",))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", sts.endpoint_url)
+    role = f"arn:aws:iam::{ACCOUNT_B}:role/locked"
+    output = tmp_path / "audit.jsonl"
+    result = _audit(
+        "--profiles", "team-a", "--role-arn", role, "--region", "us-east-1", "-o", str(output)
+    )  # fmt: skip
+    assert result.returncode == EXIT_SHARDS_STOPPED, result.stderr
+    assert f"cannot assume {role}: AccessDenied" in result.stderr
+    assert "trust policy" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert {record["arn"] for record in _records(output)} == accounts.expected[
+        ACCOUNT_A, "us-east-1"
+    ]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -312,6 +312,10 @@ def _configure_logging(args: argparse.Namespace) -> None:
     # botocore's DEBUG output holds signed request headers: never print it.
     for noisy in ("botocore", "aiobotocore", "urllib3", "aiohttp"):
         logging.getLogger(noisy).setLevel(max(level, logging.INFO))
+    # A failed credential refresh (a role that cannot be assumed) is logged with
+    # a traceback there; smfetch reports it itself, with a hint.
+    for refresher in ("botocore.credentials", "aiobotocore.credentials"):
+        logging.getLogger(refresher).setLevel(max(level, logging.ERROR))
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if args.log_format == "json"

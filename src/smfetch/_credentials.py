@@ -8,6 +8,7 @@ an audit longer than one session lifetime keeps going.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import TYPE_CHECKING, Any, Final, cast
 
@@ -16,7 +17,9 @@ from aiobotocore.credentials import (
     AioDeferredRefreshableCredentials,
 )
 from botocore.credentials import CredentialProvider
-from botocore.exceptions import NoCredentialsError
+from botocore.exceptions import ClientError, NoCredentialsError
+
+from ._exceptions import CredentialsError, ErrorKind, classify_error
 
 if TYPE_CHECKING:
     from aiobotocore.session import AioSession
@@ -54,10 +57,12 @@ class _AssumedRole(CredentialProvider):
         return self._credentials
 
 
-def assume_role(session: AioSession, role_arn: str) -> None:
+def assume_role(session: AioSession, role_arn: str, region_name: str | None = None) -> None:
     """Make ``session`` sign as ``role_arn``, assumed with its own credentials.
 
-    The role is assumed at the first call, and again before the credentials expire.
+    The role is assumed at the first call, and again before the credentials
+    expire, through the STS endpoint of ``region_name`` (as botocore's own
+    ``role_arn`` profiles do: regional tokens work in opt-in regions).
 
     Raises:
         ValueError: ``role_arn`` is not an IAM role ARN.
@@ -66,18 +71,32 @@ def assume_role(session: AioSession, role_arn: str) -> None:
     # The source is a separate session on the same profile: its chain must not
     # find the assumed role itself.
     source = type(session)(profile=session.profile)
+    # aiobotocore's creator is an async context manager factory, not botocore's type.
+    create_client = cast("Any", functools.partial(source.create_client, region_name=region_name))
 
     async def refresh() -> dict[str, Any]:
         credentials = await source.get_credentials()
         if credentials is None:
             raise NoCredentialsError
         fetcher = AioAssumeRoleCredentialFetcher(
-            client_creator=cast("Any", source.create_client),  # aiobotocore's async creator
+            client_creator=create_client,
             source_credentials=credentials,
             role_arn=role_arn,
             extra_args={"RoleSessionName": _SESSION_NAME},
         )
-        return await fetcher.fetch_credentials()  # type: ignore[no-any-return]
+        try:
+            return await fetcher.fetch_credentials()  # type: ignore[no-any-return]
+        except ClientError as exc:
+            error = classify_error(exc)
+            if error.kind not in (ErrorKind.ACCESS_DENIED, ErrorKind.CREDENTIALS):
+                raise  # throttled, unreachable, ...: the call is retried as usual
+            raise CredentialsError(
+                f"cannot assume {role_arn}: {error.code}: {error.message}\n"
+                "HINT: the source credentials (--profile, or the standard chain) need "
+                "sts:AssumeRole on this role, and the role's trust policy must allow them; "
+                "STS is reached at AWS_ENDPOINT_URL_STS when that is set.",
+                code=error.code,
+            ) from exc
 
     provider = _AssumedRole(
         AioDeferredRefreshableCredentials(refresh_using=refresh, method=_AssumedRole.METHOD)

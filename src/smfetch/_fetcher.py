@@ -237,7 +237,7 @@ class ModelPackageFetcher:
         session = AioSession(profile=settings["profile_name"])
         session.register_component("response_parser_factory", FastResponseParserFactory())
         if settings["role_arn"] is not None:
-            assume_role(session, settings["role_arn"])
+            assume_role(session, settings["role_arn"], settings["region_name"])
         config = AioConfig(
             max_pool_connections=max(self.max_concurrency, 10),
             retries={"mode": "standard", "total_max_attempts": 1},

@@ -17,6 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import parse_qs
 
 from ._http import SOCKET_KEY, call_wsgi
 from ._wire import BATCH_DESCRIBE_TARGET, JSON_CONTENT_TYPE, error_body
@@ -58,8 +59,10 @@ class Faults:
             ``ExpiredTokenException``: HTTP 400) or missing permissions
             (``AccessDeniedException``: HTTP 403).
         operations: Operations (``"ListModelPackages"``, ...) the errors, drops,
-            stalls, omissions and rejections apply to; ``None`` for every one.
-            Throttling and latency apply to every call regardless.
+            stalls, omissions and rejections apply to; ``None`` for every
+            SageMaker one. Throttling and latency apply to every SageMaker call
+            regardless. Naming an STS action (``"AssumeRole"``) makes
+            ``reject_with`` deny it too (STS calls see no other fault).
         seed: Seed for the random draws, for reproducible runs.
     """
 
@@ -248,7 +251,7 @@ class FaultLayer:
             return self._control(environ, start_response)
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if not target.startswith(_SAGEMAKER_TARGET_PREFIX):
-            return self._app(environ, start_response)
+            return self._other_service(environ, start_response)
 
         body = _read_body(environ)
         arns = _requested_arns(body) if target == BATCH_DESCRIBE_TARGET else []
@@ -266,6 +269,35 @@ class FaultLayer:
             if isinstance(sock, socket.socket):
                 sock.shutdown(socket.SHUT_RDWR)
         start_response(status, headers)
+        return [payload]
+
+    def _other_service(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        """Pass other services' calls (STS) to moto, unless ``reject_with`` names their action.
+
+        Only an action listed in ``Faults.operations`` (``"AssumeRole"``) is
+        rejected, with the query protocol's XML error, as STS answers a denied
+        ``AssumeRole``.
+        """
+        faults = self._faults
+        if faults.reject_with is None or not faults.operations:
+            return self._app(environ, start_response)
+        action = parse_qs(_read_body(environ).decode(errors="replace")).get("Action", [""])[0]
+        if action not in faults.operations:
+            return self._app(environ, start_response)
+        with self._lock:
+            self._counts["rejected"] += 1
+        code = faults.reject_with
+        payload = (
+            "<ErrorResponse><Error><Type>Sender</Type>"
+            f"<Code>{code}</Code><Message>Request rejected: {code}.</Message>"
+            "</Error><RequestId>smfetch-local</RequestId></ErrorResponse>"
+        ).encode()
+        start_response(
+            "403 Forbidden" if code.startswith("AccessDenied") else "400 Bad Request",
+            [("Content-Type", "text/xml"), ("Content-Length", str(len(payload)))],
+        )
         return [payload]
 
     def _begin(self, arn_count: int, *, faulty: bool) -> _Plan:
