@@ -226,6 +226,20 @@ async def test_one_limiter_paces_all_its_users_together() -> None:
     assert [round(b - a, 6) for a, b in itertools.pairwise(times)] == [0.1] * 9
 
 
+def test_answers_arriving_together_do_not_look_like_an_infinite_rate() -> None:
+    """Twelve answers within a millisecond count over 0.1 s, not as thousands of calls/s."""
+    clock = FakeClock()
+    limiter = _limiter(clock, initial_rate=5)
+    for _ in range(100):  # answers at 20/s; slow start runs the rate up to 405 calls/s
+        clock.now += 0.05
+        limiter.on_success()
+    for _ in range(12):
+        clock.now += 0.0001
+        limiter.on_success()
+    limiter.on_throttle(clock.now)
+    assert limiter.rate <= _BETA * (12 + 2) / 0.1
+
+
 @pytest.mark.parametrize(
     "settings",
     [

@@ -45,6 +45,7 @@ _SLOW_START_GAIN: Final = 4.0  # calls/s added per success before the first thro
 _MAX_OVER_ACCEPTED: Final = 2.0  # botocore ClientRateLimiter._MAX_RATE_ADJUST_SCALE
 _WINDOW: Final = 0.5  # seconds of successes the accepted rate is measured over
 _RECENT: Final = 12  # successes the accepted rate is measured over at slow-start exit
+_MIN_RECENT_SPAN: Final = 0.1  # seconds those successes span at least
 
 
 class AdaptiveRateLimiter:
@@ -156,12 +157,16 @@ class AdaptiveRateLimiter:
         return rate if self.max_rate is None else min(self.max_rate, rate)
 
     def _recently_accepted(self) -> float:
-        """Successes per second over the last ``_RECENT`` successes (0 with fewer)."""
+        """Successes per second over the last ``_RECENT`` successes, or 0.1 s (0 with fewer)."""
         successes = self._successes
         if len(successes) < _RECENT:
             return 0.0
-        span = successes[-1] - successes[-_RECENT]
-        return (_RECENT - 1) / span if span > 0 else 0.0
+        # Answers that arrive together say little about the rate: look at least
+        # _MIN_RECENT_SPAN back.
+        last = successes[-1]
+        span = max(last - successes[-_RECENT], _MIN_RECENT_SPAN)
+        count = sum(1 for moment in successes if moment >= last - span)
+        return (count - 1) / span
 
     def _accepted(self, now: float) -> float:
         # Successes in the window (or since the first one, early on).
