@@ -337,6 +337,7 @@ def test_a_role_whose_trust_policy_denies_us_says_so(
         ),
         pytest.param(["--resume"], "--output", id="resume-without-output"),
         pytest.param(["--max-shards", "0"], "--max-shards", id="no-shards"),
+        pytest.param(["--group", "g", "--unversioned"], "not with --group", id="group-unversioned"),
     ],
 )
 def test_usage_errors_exit_2(args: list[str], message: str) -> None:

@@ -188,6 +188,20 @@ async def test_groups_that_cannot_be_listed_fail_as_records(
     assert fetcher.stats.list_calls == 1 + 3 * 2
 
 
+async def test_groups_that_cannot_be_listed_at_all_stop_the_run(
+    local_sagemaker: LocalSageMaker,
+) -> None:
+    """ListModelPackageGroups failing past its retries stops the run: nothing to list from."""
+    local_sagemaker.seed(groups=2, versions=2)
+    local_sagemaker.faults = Faults(internal_error=1.0, operations=("ListModelPackageGroups",))
+    async with (
+        raw_client(local_sagemaker) as client,
+        ModelPackageFetcher(client, max_attempts=2) as fetcher,
+    ):
+        with pytest.raises(RunStoppedError, match=r"InternalFailure.*ListModelPackageGroups"):
+            await _discover(fetcher, unversioned=False)
+
+
 async def test_unversioned_listing_that_fails_stops_the_run(
     local_sagemaker: LocalSageMaker,
 ) -> None:

@@ -189,7 +189,6 @@ def _audit_parser(commands: Any) -> None:
     select.add_argument(
         "--unversioned",
         action=argparse.BooleanOptionalAction,
-        default=True,
         help="also packages outside any group (default: yes, unless --group)",
     )
     select.add_argument(
@@ -270,7 +269,12 @@ def _fetch_options(parser: argparse.ArgumentParser) -> None:
     fetch.add_argument("--batch-size", type=int, default=100, help="ARNs per call, 1..100")
     fetch.add_argument("--timeout", type=float, default=30.0, help="seconds per call")
     fetch.add_argument("--max-attempts", type=int, default=8, help="calls per batch at most")
-    fetch.add_argument("--deadline", type=float, metavar="S", help="seconds for the whole run")
+    fetch.add_argument(
+        "--deadline",
+        type=float,
+        metavar="S",
+        help="seconds for the whole run (audit: for each shard)",
+    )
 
 
 def _display_options(parser: argparse.ArgumentParser) -> None:
@@ -541,6 +545,8 @@ async def _audit(args: argparse.Namespace, stderr: Console) -> int:
     fmt: Format = args.format
     if not 1 <= args.batch_size <= 100:
         raise UsageError(f"--batch-size must be 1..100, got {args.batch_size}")
+    if args.groups and args.unversioned:
+        raise UsageError("--unversioned lists packages outside any group: not with --group")
     try:
         conditions = [parse_condition(text) for text in args.where]
         discovery = Discovery(
@@ -548,7 +554,7 @@ async def _audit(args: argparse.Namespace, stderr: Console) -> int:
             approval_status=args.approval_status,
             created_after=args.created_after,
             created_before=args.created_before,
-            unversioned=args.unversioned and not args.groups,
+            unversioned=args.unversioned is not False and not args.groups,
             concurrency=args.list_concurrency,
         )
     except ValueError as exc:

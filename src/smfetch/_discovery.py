@@ -122,7 +122,7 @@ async def list_packages(
             or the groups themselves could not be listed.
     """
     lister = _Lister(client, guard, discovery, counts)
-    concurrency = discovery.concurrency or 1
+    concurrency = discovery.concurrency or 1  # the fetcher fills it in; 1 if called alone
     async with items, anyio.create_task_group() as tasks:
         groups_in, groups_out = anyio.create_memory_object_stream[_Group](concurrency)
         async with groups_out:
@@ -239,7 +239,7 @@ class _Lister:
             call,
             name="list",
             operation=operation,
-            context=context,
+            context={"operation": operation, **context},
             counts=self._counts,
             on_attempt=lambda: self._guard.bump(self._counts, "list_calls"),
         )
