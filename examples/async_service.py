@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 
 FETCHER = web.AppKey("fetcher", ModelPackageFetcher)
 MAX_ARNS_PER_REQUEST = 10_000
+MAX_ARNS_PER_QUERY = 50  # a URL holds about 8 KiB
 
 
 def make_app(*, region_name: str, endpoint_url: str | None = None) -> web.Application:
@@ -75,10 +77,15 @@ async def describe(request: web.Request) -> web.Response:
 
 async def approved_images(request: web.Request) -> web.Response:
     """Map each approved package among ``?arn=...`` to its first container image."""
+    arns = request.query.getall("arn", [])
+    if len(arns) > MAX_ARNS_PER_QUERY:
+        return _json({"error": f"at most {MAX_ARNS_PER_QUERY} arn= per request"}, status=400)
     images: dict[str, str] = {}
     try:
-        async for outcome in request.app[FETCHER].stream(request.query.getall("arn", [])):
-            if isinstance(outcome, Described):
+        async with aclosing(request.app[FETCHER].stream(arns)) as outcomes:
+            async for outcome in outcomes:
+                if not isinstance(outcome, Described):
+                    continue
                 summary = outcome.summary
                 if summary.get("ModelApprovalStatus") == "Approved":
                     containers = summary.get("InferenceSpecification", {}).get("Containers", [])
@@ -100,8 +107,8 @@ async def main() -> None:
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        base = f"http://127.0.0.1:{port}"
+        host, port = runner.addresses[0][:2]
+        base = f"http://{host}:{port}"
         try:
             async with ClientSession() as http:
                 # Three requests at once share one connection pool and one limiter.
