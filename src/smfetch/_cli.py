@@ -24,7 +24,7 @@ import structlog
 from rich.console import Console
 
 from . import __version__
-from ._audit import Shard, ShardReport, run_audit
+from ._audit import OUTPUT_CLOSED, Shard, ShardReport, run_audit
 from ._credentials import role_account
 from ._discovery import Discovery
 from ._exceptions import ConfigurationError, RunStoppedError
@@ -593,10 +593,14 @@ async def _audit(args: argparse.Namespace, stderr: Console) -> int:
         filtering=bool(conditions),
         resuming=args.resume,
     )
-    for report in reports:
-        if report.stopped is not None:
-            message = mask_text(str(report.stopped))
-            print(f"smfetch audit: {report.shard.name}: {message}", file=sys.stderr)
+    closed = [r.stopped for r in reports if r.stopped and r.stopped.code == OUTPUT_CLOSED]
+    if closed:
+        print(f"smfetch audit: {closed[0]}", file=sys.stderr)  # the same for every shard
+    else:
+        for report in reports:
+            if report.stopped is not None:
+                message = mask_text(str(report.stopped))
+                print(f"smfetch audit: {report.shard.name}: {message}", file=sys.stderr)
     return _audit_exit_code(reports)
 
 
