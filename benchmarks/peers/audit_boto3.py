@@ -10,7 +10,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from benchmarks.peers._io import DescribeClock, OutcomeFile, batches, report
+from benchmarks.peers._io import DescribeClock, OutcomeFile, report
+from benchmarks.peers.boto3_sequential import describe_in_order
 
 PAGE = {"PageSize": 100}
 
@@ -44,13 +45,7 @@ def main() -> None:
         client = boto3.client("sagemaker", config=Config(retries={"mode": "adaptive"}))
         arns = list_arns(client)
         report(list_seconds=round(time.perf_counter() - started, 3), listed=len(arns))
-        for batch in batches(arns):
-            try:
-                response = client.batch_describe_model_package(ModelPackageArnList=batch)
-            except Exception:  # noqa: BLE001 - retries exhausted: the batch failed, carry on
-                out.write_all(batch, "failed")
-                continue
-            out.write_response(response)
+        describe_in_order(client, arns, out)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import aclosing
 from typing import TYPE_CHECKING
 
 import anyio
@@ -13,17 +14,26 @@ from benchmarks.peers._io import DescribeClock, OutcomeFile, parse_args, read_ar
 from smfetch import Described, ModelPackageFetcher
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
+    from smfetch._fetcher import Input
 
-async def run(arns: list[str], out_file: Path) -> None:
+
+async def run(out_file: Path, source: Callable[[ModelPackageFetcher], Input]) -> None:
+    """Describe what ``source`` gives the fetcher (ARNs, or its own discovery)."""
     with OutcomeFile(out_file) as out, DescribeClock():
-        async with ModelPackageFetcher(max_concurrency=16) as fetcher:
-            async for outcome in fetcher.stream(arns):
+        async with (
+            ModelPackageFetcher(max_concurrency=16) as fetcher,
+            aclosing(fetcher.stream(source(fetcher))) as outcomes,
+        ):
+            async for outcome in outcomes:
                 out.write(outcome.arn, "described" if isinstance(outcome, Described) else "failed")
     stats = fetcher.stats
     report(
         smfetch_calls=stats.calls,
+        smfetch_list_calls=stats.list_calls,
+        smfetch_listed=stats.listed,
         smfetch_throttled=stats.throttled,
         smfetch_retries=stats.retries,
         smfetch_rerequested=stats.rerequested,
@@ -36,7 +46,8 @@ def main() -> None:
     args = parse_args(__doc__ or "")
     # smfetch never configures logging; an application keeps structlog to warnings.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    anyio.run(run, read_arns(args.arn_file), args.out_file)
+    arns = read_arns(args.arn_file)
+    anyio.run(run, args.out_file, lambda _: arns)
 
 
 if __name__ == "__main__":
