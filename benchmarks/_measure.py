@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from benchmarks._check import OutputCheck, check_output
-from benchmarks._peers import smfetch_command
+from benchmarks._peers import sagefetch_command
 from benchmarks._processes import FirstCallWatcher, clean_environment, run_child
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ def timeout_for(scenario: Scenario) -> float:
 
 
 def measure_cli_overhead(work: Path, repeats: int = 3) -> float:
-    """Median wall time of ``smfetch describe`` over an empty file: start-up and shut-down."""
+    """Median wall time of ``sagefetch describe`` over an empty file: start-up and shut-down."""
     empty = work / "empty.txt"
     empty.write_text("")
     environment = clean_environment(
@@ -111,7 +111,7 @@ def measure_cli_overhead(work: Path, repeats: int = 3) -> float:
         log_dir = work / f"overhead-{attempt}"
         log_dir.mkdir()
         out_file = log_dir / "out.jsonl"
-        command = [*smfetch_command(), "describe", str(empty), "-o", str(out_file)]
+        command = [*sagefetch_command(), "describe", str(empty), "-o", str(out_file)]
         command += ["--no-progress", "--quiet"]
         result = run_child(
             command, environment=environment, out_file=out_file, log_dir=log_dir, timeout=60

@@ -1,4 +1,4 @@
-"""The six peers: five scripts under ``benchmarks/peers/`` and the smfetch CLI."""
+"""The six peers: five scripts under ``benchmarks/peers/`` and the sagefetch CLI."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ if TYPE_CHECKING:
     from benchmarks._scenarios import Scenario
 
 
-def smfetch_command() -> list[str]:
-    """The ``smfetch`` console script next to this interpreter, or ``-m smfetch._cli``."""
-    script = Path(sys.executable).with_name("smfetch")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "smfetch._cli"]
+def sagefetch_command() -> list[str]:
+    """The ``sagefetch`` console script next to this interpreter, or ``-m sagefetch._cli``."""
+    script = Path(sys.executable).with_name("sagefetch")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "sagefetch._cli"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,20 +24,20 @@ class Peer:
     key: str
     label: str
     module: str | None
-    """``benchmarks.peers.<module>``; ``None`` for the smfetch CLI."""
+    """``benchmarks.peers.<module>``; ``None`` for the sagefetch CLI."""
     oracle: bool = False
     """Told the server's true (initial) limit on its command line."""
 
     @property
     def is_cli(self) -> bool:
-        """Whether this is ``smfetch describe`` itself."""
+        """Whether this is ``sagefetch describe`` itself."""
         return self.module is None
 
     def command(self, arn_file: Path, out_file: Path, scenario: Scenario) -> list[str]:
         """The command line that runs this peer over ``arn_file``."""
         if self.module is None:
             return [
-                *smfetch_command(), "describe", str(arn_file), "-o", str(out_file),
+                *sagefetch_command(), "describe", str(arn_file), "-o", str(out_file),
                 "--no-progress", "--quiet",
             ]  # fmt: skip
         command = [sys.executable, "-m", f"benchmarks.peers.{self.module}", str(arn_file)]
@@ -54,7 +54,7 @@ PEERS: dict[str, Peer] = {
         Peer("boto3-threads", "boto3 + 16 threads (adaptive retries)", "boto3_threads"),
         Peer("aiobotocore", "aiobotocore gather, Semaphore(16)", "aiobotocore_gather"),
         Peer("aiometer", "aiometer.amap, 16 at once, oracle rate", "aiometer_amap", oracle=True),
-        Peer("smfetch-lib", "smfetch library, stream()", "smfetch_library"),
-        Peer("smfetch-cli", "smfetch describe (CLI, file to file)", None),
+        Peer("sagefetch-lib", "sagefetch library, stream()", "sagefetch_library"),
+        Peer("sagefetch-cli", "sagefetch describe (CLI, file to file)", None),
     )
 }

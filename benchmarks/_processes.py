@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
 from benchmarks._source import ROOT
-from smfetch.testing import ServerControl
+from sagefetch.testing import ServerControl
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -61,7 +61,7 @@ def _stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
 
 
 class ServerProcess:
-    """``python -m smfetch.testing --backend synthetic ...`` for one scenario."""
+    """``python -m sagefetch.testing --backend synthetic ...`` for one scenario."""
 
     def __init__(self, scenario: Scenario, log: Path) -> None:
         self.scenario = scenario
@@ -74,7 +74,7 @@ class ServerProcess:
         """The server's command line, from the scenario's faults."""
         faults = self.scenario.faults
         command = [
-            sys.executable, "-m", "smfetch.testing", "--backend", "synthetic",
+            sys.executable, "-m", "sagefetch.testing", "--backend", "synthetic",
             "--groups", str(math.ceil(self.scenario.arns / 100)), "--versions", "100",
             "--burst", str(faults.burst), "--latency", str(faults.latency),
             "--jitter", str(faults.jitter), "--internal-error", str(faults.internal_error),

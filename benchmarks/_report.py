@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from benchmarks._measure import PeerRun
     from benchmarks._scenarios import Scenario
 
-PACKAGES = ("smfetch", "aiobotocore", "botocore", "boto3", "aiometer")
+PACKAGES = ("sagefetch", "aiobotocore", "botocore", "boto3", "aiometer")
 
 
 def machine_info() -> dict[str, object]:
@@ -46,7 +46,7 @@ def machine_info() -> dict[str, object]:
 
 
 def _target_checks(run: PeerRun) -> list[tuple[str, float | None, float, str]]:
-    """(what, measured, bound, unit) for smfetch's targets in ``run``'s scenario."""
+    """(what, measured, bound, unit) for sagefetch's targets in ``run``'s scenario."""
     ratio, share = run.ratio, run.throttled_share
     checks = {
         "S1": [("wall / ideal", ratio, 1.05, "x"), ("throttled", _pct(share), 3.0, "%")],
@@ -71,13 +71,13 @@ def _pct(share: float | None) -> float | None:
 
 
 def targets_table(runs: list[PeerRun]) -> list[str]:
-    """Markdown rows: each smfetch target, measured for the library and the CLI."""
+    """Markdown rows: each sagefetch target, measured for the library and the CLI."""
     lines = [
         "| scenario | peer | target | measured | met |",
         "|---|---|---|---|---|",
     ]
     for run in runs:
-        if not run.peer.startswith("smfetch"):
+        if not run.peer.startswith("sagefetch"):
             continue
         for what, measured, bound, unit in _target_checks(run):
             met = run.ok and measured is not None and measured <= bound
@@ -149,19 +149,19 @@ def write_markdown(
     scenarios: list[Scenario],
     runs: list[PeerRun],
 ) -> None:
-    """``latest.md``: header, one table and plot per scenario, smfetch's targets."""
+    """``latest.md``: header, one table and plot per scenario, sagefetch's targets."""
     packages = info["packages"]
     assert isinstance(packages, dict)
     lines = [
-        "# smfetch benchmark results",
+        "# sagefetch benchmark results",
         "",
         f"- date: {info['date']}",
         f"- machine: {info['platform']}, {info['cpu_count']} CPUs, "
         f"load average at start {info['load_average_at_start']}, at the end "
         f"{settings.get('load_average_now', '-')} (the server and each peer use ~2 when alone)",
         f"- python {info['python']}; " + ", ".join(f"{k} {v}" for k, v in packages.items()),
-        f"- smfetch measured: {settings.get('smfetch_source', '-')} (every process of the run "
-        "imported this copy; uncommitted changes, if any, are in `smfetch-src.diff`)",
+        f"- sagefetch measured: {settings.get('sagefetch_source', '-')} (every process of the run "
+        "imported this copy; uncommitted changes, if any, are in `sagefetch-src.diff`)",
         f"- command: `{settings['command']}` ({settings['mode']}); "
         f"run took {settings.get('elapsed_seconds', 0):.0f} s",
         "",
@@ -176,7 +176,7 @@ def write_markdown(
         "bare launcher, so peak RSS is each peer's own (floor: "
         f"{settings.get('rss_floor_mb', 0):.1f} MB, the launcher's size).",
         "",
-        "## smfetch targets",
+        "## sagefetch targets",
         "",
         *targets_table(runs),
         "",

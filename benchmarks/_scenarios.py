@@ -6,7 +6,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from smfetch.testing import Faults
+from sagefetch.testing import Faults
 
 ARNS_PER_CALL = 100
 SEED = 5
@@ -25,7 +25,7 @@ class Scenario:
     lowered_rate: float | None = None
     """S4: the limit the harness switches to, a third of the way through the ideal."""
     cli_only: bool = False
-    """S6: only the smfetch CLI takes part."""
+    """S6: only the sagefetch CLI takes part."""
     extra_lines: bool = False
     """S6: the ARN file also holds duplicates, blank lines and comments."""
     headline: str = "wall / ideal"
@@ -110,7 +110,7 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(
             "S6",
-            "memory: a big ARN file (with repeats and comments) to JSONL through the smfetch CLI",
+            "memory: a big ARN file (with repeats and comments) to JSONL through the sagefetch CLI",
             1_000_000,
             Faults(latency=0.002, seed=SEED),
             cli_only=True,

@@ -1,4 +1,4 @@
-"""Pin the smfetch source a run measures, while others may be editing ``src/``.
+"""Pin the sagefetch source a run measures, while others may be editing ``src/``.
 
 By default the working tree's package is copied; ``--commit REV`` measures a
 commit instead, extracted with ``git archive`` (the repository is only read).
@@ -19,17 +19,17 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import smfetch
+import sagefetch
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True, slots=True)
 class SourceSnapshot:
-    """The copy of smfetch a run imports, and where it came from."""
+    """The copy of sagefetch a run imports, and where it came from."""
 
     path: Path
-    """Directory to put on ``PYTHONPATH`` (holds ``smfetch/``)."""
+    """Directory to put on ``PYTHONPATH`` (holds ``sagefetch/``)."""
     commit: str
     uncommitted: list[str]
     """Files under ``src/`` that differ from the commit when the copy was taken."""
@@ -65,30 +65,30 @@ def _git(*args: str) -> str:
 
 def _fingerprint(target: Path) -> str:
     digest = hashlib.sha256()
-    for path in sorted((target / "smfetch").rglob("*.py")):
+    for path in sorted((target / "sagefetch").rglob("*.py")):
         digest.update(str(path.relative_to(target)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
 def snapshot_commit(work: Path, revision: str) -> SourceSnapshot:
-    """Extract ``src/smfetch`` of a commit (``git archive``, read-only) into ``work/src``.
+    """Extract ``src/sagefetch`` of a commit (``git archive``, read-only) into ``work/src``.
 
     Raises:
-        ValueError: the revision is unknown or has no ``src/smfetch``.
+        ValueError: the revision is unknown or has no ``src/sagefetch``.
     """
     commit = _git("rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}").strip()
     if not commit:
         raise ValueError(f"unknown commit {revision!r}")
     archive = subprocess.run(
-        ["git", "--no-optional-locks", "archive", "--format=tar", commit, "src/smfetch"],
+        ["git", "--no-optional-locks", "archive", "--format=tar", commit, "src/sagefetch"],
         cwd=ROOT,
         capture_output=True,
         timeout=60,
         check=False,
     )
     if archive.returncode != 0:
-        raise ValueError(f"cannot read src/smfetch at {revision}: {archive.stderr.decode()}")
+        raise ValueError(f"cannot read src/sagefetch at {revision}: {archive.stderr.decode()}")
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         tar.extractall(work / "archive", filter="data")
     target = work / "archive" / "src"
@@ -97,12 +97,12 @@ def snapshot_commit(work: Path, revision: str) -> SourceSnapshot:
     )
 
 
-def snapshot_smfetch(work: Path) -> SourceSnapshot:
-    """Copy the imported smfetch package into ``work/src`` and fingerprint it."""
-    package = Path(smfetch.__file__).resolve().parent
+def snapshot_sagefetch(work: Path) -> SourceSnapshot:
+    """Copy the imported sagefetch package into ``work/src`` and fingerprint it."""
+    package = Path(sagefetch.__file__).resolve().parent
     target = work / "src"
     shutil.copytree(
-        package, target / "smfetch", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+        package, target / "sagefetch", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
     )
     status = _git("status", "--porcelain", "--", "src")
     return SourceSnapshot(

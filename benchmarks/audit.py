@@ -1,6 +1,6 @@
-"""The AUDIT benchmark: ``smfetch audit`` (discovery plus describe) against the ideal and by hand.
+"""The AUDIT benchmark: ``sagefetch audit`` (discovery plus describe) against the ideal and by hand.
 
-    .venv/bin/python -m benchmarks.audit [--quick] [--scenarios A1,A3] [--peers smfetch-cli,...]
+    .venv/bin/python -m benchmarks.audit [--quick] [--scenarios A1,A3] [--peers sagefetch-cli,...]
 
 Writes ``audit.md`` and ``audit.json`` under ``benchmarks/results/``
 (``benchmarks/results/quick/`` with ``--quick``). See "AUDIT" in ``benchmarks/README.md``.
@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING
 
 from benchmarks._check import OutputCheck, check_output
 from benchmarks._measure import measure_cli_overhead, measure_rss_floor
-from benchmarks._peers import smfetch_command
+from benchmarks._peers import sagefetch_command
 from benchmarks._processes import ServerProcess, clean_environment, run_child
 from benchmarks._report import machine_info
 from benchmarks._scenarios import SEED, Scenario
-from benchmarks._source import ROOT, snapshot_smfetch
-from smfetch.testing import Catalogue, Faults
+from benchmarks._source import ROOT, snapshot_sagefetch
+from sagefetch.testing import Catalogue, Faults
 
 if TYPE_CHECKING:
     from types import FrameType
@@ -81,7 +81,7 @@ class AuditScenario:
 
 
 class AuditServer(ServerProcess):
-    """``python -m smfetch.testing --backend moto``, seeded with the scenario's registry."""
+    """``python -m sagefetch.testing --backend moto``, seeded with the scenario's registry."""
 
     def __init__(self, audit: AuditScenario, log: Path) -> None:
         super().__init__(Scenario(audit.key, audit.title, audit.packages, audit.faults), log)
@@ -90,7 +90,7 @@ class AuditServer(ServerProcess):
     def command(self) -> list[str]:
         faults = self.audit.faults
         return [
-            sys.executable, "-m", "smfetch.testing", "--backend", "moto",
+            sys.executable, "-m", "sagefetch.testing", "--backend", "moto",
             "--account-id", ACCOUNT, "--region", REGION,
             "--groups", str(self.audit.groups), "--versions", str(self.audit.versions),
             "--rate", str(faults.rate), "--burst", str(faults.burst),
@@ -104,12 +104,12 @@ class AuditPeer:
     key: str
     label: str
     module: str | None
-    """``benchmarks.peers.<module> OUT_FILE``; ``None`` for ``smfetch audit``."""
+    """``benchmarks.peers.<module> OUT_FILE``; ``None`` for ``sagefetch audit``."""
 
     def command(self, out_file: Path, environment: dict[str, str]) -> list[str]:
         if self.module is None:
             return [
-                *smfetch_command(), "audit", "-o", str(out_file),
+                *sagefetch_command(), "audit", "-o", str(out_file),
                 "--endpoint-url", environment["AWS_ENDPOINT_URL_SAGEMAKER"],
                 "--region", environment["AWS_DEFAULT_REGION"], "--no-progress", "--quiet",
             ]  # fmt: skip
@@ -149,8 +149,8 @@ SCENARIOS: dict[str, AuditScenario] = {
 PEERS: dict[str, AuditPeer] = {
     p.key: p
     for p in (
-        AuditPeer("smfetch-cli", "smfetch audit (CLI)", None),
-        AuditPeer("smfetch-lib", "discover() into stream()", "audit_smfetch_library"),
+        AuditPeer("sagefetch-cli", "sagefetch audit (CLI)", None),
+        AuditPeer("sagefetch-lib", "discover() into stream()", "audit_sagefetch_library"),
         AuditPeer("boto3-paginators", "boto3 paginators, sequential, adaptive", "audit_boto3"),
         AuditPeer("aiobotocore-gather", "aiobotocore, gather(16), standard", "audit_aiobotocore"),
     )
@@ -264,10 +264,10 @@ def _heading(scenario: AuditScenario) -> str:
 
 
 def scenario_table(runs: list[AuditRun]) -> list[str]:
-    """Markdown rows for one scenario; ratios against the ideal and against smfetch-cli."""
-    ours = next((r for r in runs if r.peer == "smfetch-cli" and r.ok), None)
+    """Markdown rows for one scenario; ratios against the ideal and against sagefetch-cli."""
+    ours = next((r for r in runs if r.peer == "sagefetch-cli" and r.ok), None)
     header = (
-        "| peer | result | wall s | wall / ideal | wall / smfetch-cli | listing done s | "
+        "| peer | result | wall s | wall / ideal | wall / sagefetch-cli | listing done s | "
         "first record s | process s | calls | throttled | lost | duplicated | failed | "
         "CPU s | peak RSS MB |"
     )
@@ -307,23 +307,23 @@ def write_reports(
         if these:
             tables += [_heading(scenario), *scenario_table(these), ""]
     lines = [
-        "# smfetch AUDIT benchmark results",
+        "# sagefetch AUDIT benchmark results",
         "",
         f"- date: {info['date']}",
         f"- machine: {info['platform']}, {info['cpu_count']} CPUs, load average at start "
         f"{info['load_average_at_start']}, at the end {settings.get('load_average_now', '-')}",
         f"- python {info['python']}; " + ", ".join(f"{k} {v}" for k, v in packages.items()),
-        f"- smfetch measured: {settings.get('smfetch_source', '-')}",
+        f"- sagefetch measured: {settings.get('sagefetch_source', '-')}",
         f"- command: `{settings['command']}`; run took {settings.get('elapsed_seconds', 0):.0f} s",
         "",
         "Server: moto backend in its own process; every call (ListModelPackageGroups, "
         "ListModelPackages, BatchDescribeModelPackage) takes a token from one bucket that "
         "starts full (`burst` tokens). Ideal = max(0, fewest calls - burst) / rate + one mean "
         "latency. `wall s` is the peer's own timed phase (client creation, listing, describing, "
-        "records written); for the CLI it is the process wall time minus that of `smfetch "
+        "records written); for the CLI it is the process wall time minus that of `sagefetch "
         f"describe` over an empty file ({settings.get('cli_overhead_seconds', 0):.2f} s). "
-        "`wall / smfetch-cli` > 1 means slower than `smfetch audit`. `listing done s`: when "
-        "the hand-written peers finished listing (they list, then describe); smfetch "
+        "`wall / sagefetch-cli` > 1 means slower than `sagefetch audit`. `listing done s`: when "
+        "the hand-written peers finished listing (they list, then describe); sagefetch "
         "interleaves both. `first record s` is from the process launch. `calls` and "
         "`throttled` are the server's counts (every attempt, listing included). CPU and "
         "peak RSS are the whole client process (os.wait4; floor "
@@ -391,13 +391,13 @@ def main(argv: list[str] | None = None) -> int:
         "peers": {p.key: p.label for p in peers},
     }
     started = time.monotonic()
-    work = Path(tempfile.mkdtemp(prefix="smfetch-audit-"))
+    work = Path(tempfile.mkdtemp(prefix="sagefetch-audit-"))
     runs: list[AuditRun] = []
     tables = ""
     try:
-        source = snapshot_smfetch(work)
+        source = snapshot_sagefetch(work)
         os.environ["PYTHONPATH"] = os.pathsep.join([str(source.path), str(ROOT)])
-        settings["smfetch_source"] = source.describe()
+        settings["sagefetch_source"] = source.describe()
         overhead = measure_cli_overhead(work)
         settings["cli_overhead_seconds"] = overhead
         settings["rss_floor_mb"] = measure_rss_floor(work)

@@ -1,6 +1,6 @@
 """Run the benchmark: every peer against every scenario, each in its own process.
 
-    .venv/bin/python -m benchmarks.run [--quick] [--scenarios S1,S3] [--peers smfetch-lib,...]
+    .venv/bin/python -m benchmarks.run [--quick] [--scenarios S1,S3] [--peers sagefetch-lib,...]
 
 Writes ``latest.md``, ``latest.json`` and ``S<n>.png`` under ``benchmarks/results/``
 (``benchmarks/results/quick/`` with ``--quick``). See ``benchmarks/README.md``.
@@ -24,8 +24,8 @@ from benchmarks._peers import PEERS
 from benchmarks._processes import ServerProcess
 from benchmarks._report import machine_info, plot_scenario, write_json, write_markdown
 from benchmarks._scenarios import SCENARIOS, Scenario
-from benchmarks._source import ROOT, snapshot_commit, snapshot_smfetch
-from smfetch.testing import Catalogue
+from benchmarks._source import ROOT, snapshot_commit, snapshot_sagefetch
+from sagefetch.testing import Catalogue
 
 if TYPE_CHECKING:
     from types import FrameType
@@ -88,7 +88,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--commit",
         metavar="REV",
         default=None,
-        help="measure src/smfetch of this commit (default: the working tree at the start)",
+        help="measure src/sagefetch of this commit (default: the working tree at the start)",
     )
     parser.add_argument("--results", type=Path, default=None, help="where the results go")
     parser.add_argument(
@@ -116,7 +116,7 @@ def write_arn_file(scenario: Scenario, path: Path) -> set[str]:
     arns = Catalogue(ACCOUNT, REGION, groups, 100).arns()[: scenario.arns]
     with path.open("w", encoding="utf-8") as file:
         if scenario.extra_lines:
-            file.write("# smfetch benchmark S6: the catalogue, then some repeats\n\n")
+            file.write("# sagefetch benchmark S6: the catalogue, then some repeats\n\n")
         file.write("\n".join(arns))
         file.write("\n")
         if scenario.extra_lines:
@@ -187,22 +187,22 @@ def main(argv: list[str] | None = None) -> int:
         "peers": [p.key for p in peers],
     }
     started = time.monotonic()
-    work = Path(tempfile.mkdtemp(prefix="smfetch-bench-"))
+    work = Path(tempfile.mkdtemp(prefix="sagefetch-bench-"))
     runs: list[PeerRun] = []
     try:
-        source = snapshot_commit(work, args.commit) if args.commit else snapshot_smfetch(work)
+        source = snapshot_commit(work, args.commit) if args.commit else snapshot_sagefetch(work)
         # Every child (server, peers, CLI) imports the snapshot, then finds benchmarks/.
         os.environ["PYTHONPATH"] = os.pathsep.join([str(source.path), str(ROOT)])
-        settings["smfetch_source"] = source.describe()
-        diff_file = results / "smfetch-src.diff"
+        settings["sagefetch_source"] = source.describe()
+        diff_file = results / "sagefetch-src.diff"
         diff_file.unlink(missing_ok=True)
         if source.diff:
             diff_file.write_text(source.diff)
-        print(f"smfetch source: {source.describe()}", file=sys.stderr)
+        print(f"sagefetch source: {source.describe()}", file=sys.stderr)
         overhead = measure_cli_overhead(work) if any(p.is_cli for p in peers) else 0.0
         settings["cli_overhead_seconds"] = overhead
         settings["rss_floor_mb"] = measure_rss_floor(work)
-        print(f"smfetch CLI start-up and shut-down: {overhead:.2f} s", file=sys.stderr)
+        print(f"sagefetch CLI start-up and shut-down: {overhead:.2f} s", file=sys.stderr)
         for scenario in scenarios:
             ideal = scenario.ideal_seconds
             print(

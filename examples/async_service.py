@@ -1,4 +1,4 @@
-"""smfetch behind an HTTP endpoint: describe model packages on demand.
+"""sagefetch behind an HTTP endpoint: describe model packages on demand.
 
 A service opens one ``ModelPackageFetcher`` when it starts and shares it (and
 so its connection pool and its rate limiter) between all requests; each
@@ -28,8 +28,8 @@ import orjson
 import structlog
 from aiohttp import ClientSession, web
 
-from smfetch import Described, ModelPackageFetcher, RunStoppedError
-from smfetch.testing import Faults, LocalSageMaker
+from sagefetch import Described, ModelPackageFetcher, RunStoppedError
+from sagefetch.testing import Faults, LocalSageMaker
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

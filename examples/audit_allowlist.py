@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Final
 import anyio
 import structlog
 
-from smfetch import Failed, ModelPackageFetcher, RunStoppedError
-from smfetch.testing import LocalSageMaker
+from sagefetch import Failed, ModelPackageFetcher, RunStoppedError
+from sagefetch.testing import LocalSageMaker
 
 if TYPE_CHECKING:
     from types_aiobotocore_sagemaker.type_defs import BatchDescribeModelPackageSummaryTypeDef

@@ -30,8 +30,8 @@ import anyio
 import orjson
 import structlog
 
-from smfetch import ApprovalStatus, Described, ModelPackageFetcher, Outcome, RunStoppedError
-from smfetch.testing import Faults, LocalSageMaker
+from sagefetch import ApprovalStatus, Described, ModelPackageFetcher, Outcome, RunStoppedError
+from sagefetch.testing import Faults, LocalSageMaker
 
 
 async def fetch_shard(

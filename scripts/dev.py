@@ -2,7 +2,7 @@
 """Set up the project-local virtual environment from the lock, then run a task.
 
     python3 scripts/dev.py test   # ruff, mypy and the whole test suite (in CI: plus -m soak)
-    python3 scripts/dev.py demo   # the main job (smfetch demo) on the embedded local SageMaker
+    python3 scripts/dev.py demo   # the main job (sagefetch demo) on the embedded local SageMaker
 
 Needs only Python 3.11+. Creates ``.venv`` (or reuses it), installs the pinned
 uv into it with pip, and lets uv install exactly what ``uv.lock`` records.
@@ -29,7 +29,7 @@ def main() -> int:
         print(__doc__, file=sys.stderr)
         return 2
     if sys.version_info < (3, 11):  # noqa: UP036 - this script runs on any python3
-        print("smfetch needs Python 3.11 or newer; run this with python3.11+.", file=sys.stderr)
+        print("sagefetch needs Python 3.11 or newer; run this with python3.11+.", file=sys.stderr)
         return 2
     setup()
     return tasks[sys.argv[1]](sys.argv[2:])
@@ -68,7 +68,7 @@ def test(args: list[str]) -> int:
 
 def demo(args: list[str]) -> int:
     """Run the main job against the embedded local SageMaker."""
-    return subprocess.call([str(BIN / "smfetch"), "demo", *args], cwd=ROOT, env=_env())
+    return subprocess.call([str(BIN / "sagefetch"), "demo", *args], cwd=ROOT, env=_env())
 
 
 def run(command: list[str]) -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from smfetch import Described, Failed, Outcome
+from sagefetch import Described, Failed, Outcome
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from smfetch.testing import Catalogue
+    from sagefetch.testing import Catalogue
 
 
 def by_arn(outcomes: list[Outcome]) -> dict[str, Outcome]:

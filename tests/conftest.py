@@ -10,12 +10,12 @@ import pytest
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 
-from smfetch.testing import set_testing
+from sagefetch.testing import set_testing
 
 if TYPE_CHECKING:
-    from smfetch.testing import LocalSageMaker
+    from sagefetch.testing import LocalSageMaker
 
-pytest_plugins = ["smfetch.testing.pytest_plugin"]
+pytest_plugins = ["sagefetch.testing.pytest_plugin"]
 
 ClientFactory = Callable[..., AbstractAsyncContextManager[Any]]
 

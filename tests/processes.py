@@ -1,4 +1,4 @@
-"""Processes for tests: a local SageMaker in its own process, and the smfetch CLI."""
+"""Processes for tests: a local SageMaker in its own process, and the sagefetch CLI."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ if TYPE_CHECKING:
     from pathlib import Path
     from types import TracebackType
 
-SMFETCH = [sys.executable, "-m", "smfetch._cli"]
+SAGEFETCH = [sys.executable, "-m", "sagefetch._cli"]
 
 
 class SageMakerProcess:
-    """``smfetch local-server`` in a child process, so it can be killed outright."""
+    """``sagefetch local-server`` in a child process, so it can be killed outright."""
 
     def __init__(self, *args: str) -> None:
         self.args = args
@@ -26,7 +26,7 @@ class SageMakerProcess:
 
     def __enter__(self) -> Self:
         self.process = subprocess.Popen(
-            [*SMFETCH, "local-server", "--backend", "synthetic", *self.args],
+            [*SAGEFETCH, "local-server", "--backend", "synthetic", *self.args],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
@@ -62,16 +62,16 @@ class SageMakerProcess:
 
 
 def start_cli(*args: str, stderr: int | IO[bytes] = subprocess.DEVNULL) -> subprocess.Popen[bytes]:
-    """``smfetch ARGS`` in the background."""
-    return subprocess.Popen([*SMFETCH, *args], stdout=subprocess.DEVNULL, stderr=stderr)
+    """``sagefetch ARGS`` in the background."""
+    return subprocess.Popen([*SAGEFETCH, *args], stdout=subprocess.DEVNULL, stderr=stderr)
 
 
 def run_cli(
     *args: str, stdin: bytes | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[bytes]:
-    """``smfetch ARGS`` to the end, capturing stdout and stderr."""
+    """``sagefetch ARGS`` to the end, capturing stdout and stderr."""
     return subprocess.run(
-        [*SMFETCH, *args], input=stdin, capture_output=True, timeout=timeout, check=False,
+        [*SAGEFETCH, *args], input=stdin, capture_output=True, timeout=timeout, check=False,
         env={**os.environ},
     )  # fmt: skip
 

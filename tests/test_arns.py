@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from smfetch._arns import MAX_ARN_LENGTH, is_valid_arn
+from sagefetch._arns import MAX_ARN_LENGTH, is_valid_arn
 
 GOOD = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn-0001/3"
 

@@ -1,4 +1,4 @@
-"""``smfetch audit`` in a subprocess: several accounts (local servers) and regions at once."""
+"""``sagefetch audit`` in a subprocess: several accounts (local servers) and regions at once."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from smfetch._cli import (
+from sagefetch._cli import (
     EXIT_FAILURES,
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -22,15 +22,15 @@ from smfetch._cli import (
     EXIT_STOPPED,
     EXIT_USAGE,
 )
-from smfetch._records import AUDIT_CSV_COLUMNS
-from smfetch.testing import Catalogue, Faults, LocalSageMaker
-from smfetch.testing._moto import reset_account
+from sagefetch._records import AUDIT_CSV_COLUMNS
+from sagefetch.testing import Catalogue, Faults, LocalSageMaker
+from sagefetch.testing._moto import reset_account
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-SMFETCH = [sys.executable, "-m", "smfetch._cli"]
+SAGEFETCH = [sys.executable, "-m", "sagefetch._cli"]
 ACCOUNT_A, ACCOUNT_B, ACCOUNT_DENIED = "111111111111", "222222222222", "333333333333"
 REGIONS = ("us-east-1", "eu-west-1")
 
@@ -92,7 +92,7 @@ def accounts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Accoun
 
 def _audit(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*SMFETCH, "audit", *args], capture_output=True, text=True, timeout=120, check=False
+        [*SAGEFETCH, "audit", *args], capture_output=True, text=True, timeout=120, check=False
     )
 
 
@@ -189,7 +189,7 @@ def test_sigint_then_resume_records_every_package_exactly_once(
     output = tmp_path / "audit.jsonl"
     args = ["--profiles", "team-a,team-b", "--regions", ",".join(REGIONS), "-o", str(output)]
     process = subprocess.Popen(
-        [*SMFETCH, "audit", *args, "--max-rate", "4", "--batch-size", "20", "--quiet"],
+        [*SAGEFETCH, "audit", *args, "--max-rate", "4", "--batch-size", "20", "--quiet"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -239,7 +239,7 @@ def test_closed_output_stops_every_shard_with_exit_4(accounts: Accounts) -> None
     """A reader that goes away (| head) stops the whole audit cleanly: exit 4, no traceback."""
     accounts.servers["team-a"].faults = Faults(latency=0.3, operations=("ListModelPackages",))
     process = subprocess.Popen(
-        [*SMFETCH, "audit", "--profiles", "team-a,team-b", "--regions", ",".join(REGIONS),
+        [*SAGEFETCH, "audit", "--profiles", "team-a,team-b", "--regions", ",".join(REGIONS),
          "--batch-size", "2", "--list-concurrency", "1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip

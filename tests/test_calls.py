@@ -13,8 +13,8 @@ import anyio
 import pytest
 from botocore import exceptions as boto
 
-from smfetch import AccessDeniedError, AdaptiveRateLimiter, EndpointUnreachableError
-from smfetch._calls import CallFailedError, CallGuard
+from sagefetch import AccessDeniedError, AdaptiveRateLimiter, EndpointUnreachableError
+from sagefetch._calls import CallFailedError, CallGuard
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable

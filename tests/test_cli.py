@@ -1,4 +1,4 @@
-"""The smfetch command in a subprocess against the local SageMaker."""
+"""The sagefetch command in a subprocess against the local SageMaker."""
 
 from __future__ import annotations
 
@@ -14,29 +14,29 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from smfetch._records import CSV_COLUMNS
-from smfetch.testing import Faults
+from sagefetch._records import CSV_COLUMNS
+from sagefetch.testing import Faults
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from smfetch.testing import LocalSageMaker
+    from sagefetch.testing import LocalSageMaker
 
-SMFETCH = [sys.executable, "-m", "smfetch._cli"]
+SAGEFETCH = [sys.executable, "-m", "sagefetch._cli"]
 
 
-def _smfetch(
+def _sagefetch(
     *args: str, stdin: bytes | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
-        [*SMFETCH, *args], input=stdin, capture_output=True, timeout=timeout, check=False
+        [*SAGEFETCH, *args], input=stdin, capture_output=True, timeout=timeout, check=False
     )
 
 
 def _describe(
     server: LocalSageMaker, *args: str, stdin: bytes | None = None
 ) -> subprocess.CompletedProcess[bytes]:
-    return _smfetch(
+    return _sagefetch(
         "describe", *args, "--endpoint-url", server.endpoint_url, "--region", server.region,
         stdin=stdin,
     )  # fmt: skip
@@ -182,7 +182,7 @@ def test_torn_input_lines_become_failed_records(
 )
 def test_usage_and_input_errors_exit_2(args: list[str], message: str) -> None:
     """Bad command lines and unreadable inputs exit 2 with a message, no traceback."""
-    result = _smfetch(*args, stdin=b"")
+    result = _sagefetch(*args, stdin=b"")
     assert result.returncode == 2
     assert message in result.stderr.decode()
     assert b"Traceback" not in result.stderr
@@ -234,12 +234,12 @@ def test_json_logs_are_one_object_per_line(local_sagemaker: LocalSageMaker, tmp_
 
     log_lines = [line for line in result.stderr.decode().splitlines() if line.startswith("{")]
     events = {json.loads(line)["event"] for line in log_lines}
-    assert {"smfetch.batch_sent", "smfetch.run_finished"} <= events
+    assert {"sagefetch.batch_sent", "sagefetch.run_finished"} <= events
 
 
 def _start(server: LocalSageMaker, *args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [*SMFETCH, "describe", *args, "--endpoint-url", server.endpoint_url,
+        [*SAGEFETCH, "describe", *args, "--endpoint-url", server.endpoint_url,
          "--region", server.region, "--quiet"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
@@ -308,7 +308,7 @@ def test_demo_runs_the_main_job(tmp_path: Path) -> None:
     """The demo describes a seeded registry into the file it names."""
     out = tmp_path / "demo.jsonl"
 
-    result = _smfetch(
+    result = _sagefetch(
         "demo", "--groups", "3", "--versions", "20", "--unknown", "4", "--malformed", "2",
         "--rate", "50", "-o", str(out), timeout=120,
     )  # fmt: skip

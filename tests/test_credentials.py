@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 import pytest
 from aiobotocore.session import AioSession
 
-from smfetch._credentials import assume_role, role_account
-from smfetch.testing import Credentials
+from sagefetch._credentials import assume_role, role_account
+from sagefetch.testing import Credentials
 
 if TYPE_CHECKING:
-    from smfetch.testing import LocalSageMaker
+    from sagefetch.testing import LocalSageMaker
 
 
 @pytest.mark.parametrize(

@@ -11,14 +11,14 @@ from aiobotocore.session import AioSession
 from botocore.exceptions import ClientError
 from botocore.parsers import ResponseParserError
 
-from smfetch import ModelPackageFetcher
-from smfetch._decode import FastResponseParserFactory
-from smfetch.testing import Faults
+from sagefetch import ModelPackageFetcher
+from sagefetch._decode import FastResponseParserFactory
+from sagefetch.testing import Faults
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from smfetch.testing import LocalSageMaker
+    from sagefetch.testing import LocalSageMaker
 
 _VOLATILE_HEADERS = {"date", "x-amzn-requestid", "content-length", "server"}
 

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from smfetch import AccessDeniedError, Described, Failed, ModelPackageFetcher, RunStoppedError
-from smfetch.testing import Faults
+from sagefetch import AccessDeniedError, Described, Failed, ModelPackageFetcher, RunStoppedError
+from sagefetch.testing import Faults
 from tests.conftest import raw_client
 
 if TYPE_CHECKING:
-    from smfetch.testing import LocalSageMaker
+    from sagefetch.testing import LocalSageMaker
 
 
 async def _discover(fetcher: ModelPackageFetcher, **selection: Any) -> list[str | Failed]:

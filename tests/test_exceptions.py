@@ -7,14 +7,14 @@ import pytest
 from botocore import exceptions as boto
 from botocore.parsers import ResponseParserError
 
-from smfetch import (
+from sagefetch import (
     AccessDeniedError,
     ConfigurationError,
     CredentialsError,
     RunStoppedError,
-    SmfetchError,
+    SagefetchError,
 )
-from smfetch._exceptions import (
+from sagefetch._exceptions import (
     ACCESS_DENIED_CODES,
     CREDENTIAL_CODES,
     INVALID_REQUEST_CODES,
@@ -50,7 +50,7 @@ def _client_error(
     ],
 )
 def test_every_claimed_code_is_classified(codes: frozenset[str], kind: ErrorKind) -> None:
-    """Each code smfetch claims to handle lands in its kind, as a ClientError and alone."""
+    """Each code sagefetch claims to handle lands in its kind, as a ClientError and alone."""
     assert codes
     for code in codes:
         assert classify_code(code) is kind, code
@@ -131,7 +131,7 @@ def test_botocore_and_network_exceptions_are_classified(exc: Exception, kind: Er
 
 
 def test_other_exceptions_are_not_mistaken_for_service_errors() -> None:
-    """A bug in smfetch is re-raised, never turned into a Failed outcome."""
+    """A bug in sagefetch is re-raised, never turned into a Failed outcome."""
     with pytest.raises(KeyError):
         classify_error(KeyError("bug"))
 
@@ -163,10 +163,10 @@ def test_retry_after_header_is_read_in_milliseconds(header: str, expected: float
     ],
 )
 def test_stop_errors_say_what_to_fix(code: str, cls: type[RunStoppedError], hint: str) -> None:
-    """Errors that stop the run are smfetch exceptions with the code and a HINT."""
+    """Errors that stop the run are sagefetch exceptions with the code and a HINT."""
     error = classify_error(_client_error(code)).stop_error()
     assert isinstance(error, cls)
-    assert isinstance(error, SmfetchError)
+    assert isinstance(error, SagefetchError)
     assert error.code == code
     assert str(error).startswith(
         f"{code}: {code} happened (calling BatchDescribeModelPackage)\nHINT: "

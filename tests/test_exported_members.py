@@ -8,14 +8,14 @@ from importlib.metadata import version
 
 import pytest
 
-import smfetch
+import sagefetch
 
 
 @pytest.mark.parametrize(
     ("module_name", "expected"),
     [
         pytest.param(
-            "smfetch",
+            "sagefetch",
             [
                 "AccessDeniedError",
                 "AdaptiveRateLimiter",
@@ -31,14 +31,14 @@ import smfetch
                 "ModelPackageFetcher",
                 "Outcome",
                 "RunStoppedError",
-                "SmfetchError",
+                "SagefetchError",
                 "__version__",
                 "mask_secrets",
             ],
-            id="smfetch",
+            id="sagefetch",
         ),
         pytest.param(
-            "smfetch.testing",
+            "sagefetch.testing",
             [
                 "Backend",
                 "Catalogue",
@@ -49,7 +49,7 @@ import smfetch
                 "ServerControl",
                 "set_testing",
             ],
-            id="smfetch.testing",
+            id="sagefetch.testing",
         ),
     ],
 )
@@ -68,4 +68,4 @@ def test_all_is_the_public_surface(module_name: str, expected: list[str]) -> Non
 
 def test_version_comes_from_the_installed_metadata() -> None:
     """``__version__`` is the installed distribution's version."""
-    assert smfetch.__version__ == version("smfetch")
+    assert sagefetch.__version__ == version("sagefetch")

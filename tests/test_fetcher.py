@@ -14,7 +14,7 @@ import pytest
 import structlog
 from aiobotocore.session import get_session
 
-from smfetch import (
+from sagefetch import (
     AccessDeniedError,
     AdaptiveRateLimiter,
     ConfigurationError,
@@ -25,7 +25,7 @@ from smfetch import (
     ModelPackageFetcher,
     Outcome,
 )
-from smfetch.testing import Faults, LocalSageMaker
+from sagefetch.testing import Faults, LocalSageMaker
 from tests.checks import by_arn, check_outcomes
 from tests.conftest import raw_client
 
@@ -274,7 +274,7 @@ async def test_a_client_with_its_own_retries_is_warned_about(
         with structlog.testing.capture_logs() as logs:
             async with ModelPackageFetcher(client):
                 pass
-    [warning] = [log for log in logs if log["event"] == "smfetch.client_retries_enabled"]
+    [warning] = [log for log in logs if log["event"] == "sagefetch.client_retries_enabled"]
     assert "total_max_attempts" in warning["hint"]
 
 
@@ -289,7 +289,7 @@ async def test_a_client_with_its_own_retries_is_warned_about(
 async def test_rejected_credentials_stop_the_run_at_once(
     synthetic_sagemaker: LocalSageMaker, code: str, error: type[Exception]
 ) -> None:
-    """The run stops with a clear smfetch error after at most one call per worker."""
+    """The run stops with a clear sagefetch error after at most one call per worker."""
     arns = synthetic_sagemaker.seed(groups=30, versions=100)
     synthetic_sagemaker.faults = Faults(reject_with=code)
     async with (
@@ -428,16 +428,16 @@ async def test_fetchers_can_share_one_limiter(synthetic_sagemaker: LocalSageMake
 
 
 async def test_logs_are_namespaced_and_carry_no_secret(local_sagemaker: LocalSageMaker) -> None:
-    """Every event is 'smfetch.*' with key/value fields, and no credential appears."""
+    """Every event is 'sagefetch.*' with key/value fields, and no credential appears."""
     arns = local_sagemaker.seed(groups=2, versions=100)
     local_sagemaker.faults = Faults(rate=5, burst=1, internal_error=0.2, seed=3)
     with structlog.testing.capture_logs() as logs:
         async with raw_client(local_sagemaker) as client, ModelPackageFetcher(client) as fetcher:
             await _collect(fetcher, arns)
     events = Counter(log["event"] for log in logs)
-    assert all(event.startswith("smfetch.") for event in events)
-    assert events["smfetch.run_finished"] == 1
-    assert events["smfetch.batch_sent"] >= 2
+    assert all(event.startswith("sagefetch.") for event in events)
+    assert events["sagefetch.run_finished"] == 1
+    assert events["sagefetch.batch_sent"] >= 2
     text = repr(logs)
     credentials = local_sagemaker.credentials
     assert credentials.secret_access_key not in text
@@ -467,10 +467,10 @@ async def test_a_fresh_run_does_not_open_with_a_burst_of_throttles(
     events = [
         log["event"]
         for log in logs
-        if log["event"] in {"smfetch.batch_sent", "smfetch.batch_throttled"}
+        if log["event"] in {"sagefetch.batch_sent", "sagefetch.batch_throttled"}
     ]
     assert len(outcomes) == 3000
     opening = events[:16]  # as many calls as a naive client would fire at once
-    assert opening[:3] == ["smfetch.batch_sent"] * 3
-    assert opening.count("smfetch.batch_throttled") <= 2
+    assert opening[:3] == ["sagefetch.batch_sent"] * 3
+    assert opening.count("sagefetch.batch_throttled") <= 2
     assert synthetic_sagemaker.counters.throttled == fetcher.stats.throttled <= 4

@@ -8,12 +8,12 @@ import anyio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smfetch import Described, Failed, ModelPackageFetcher
-from smfetch.testing._catalogue import group_name
+from sagefetch import Described, Failed, ModelPackageFetcher
+from sagefetch.testing._catalogue import group_name
 from tests.conftest import raw_client
 
 if TYPE_CHECKING:
-    from smfetch.testing import LocalSageMaker
+    from sagefetch.testing import LocalSageMaker
 
 GROUPS, VERSIONS = 5, 40
 

@@ -9,8 +9,8 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from smfetch import AdaptiveRateLimiter
-from smfetch._limiter import _BETA, _SCALE_CONSTANT, _SLOW_START_GAIN
+from sagefetch import AdaptiveRateLimiter
+from sagefetch._limiter import _BETA, _SCALE_CONSTANT, _SLOW_START_GAIN
 
 
 class FakeClock:

@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from smfetch import mask_secrets
-from smfetch._redact import MASK, RedactingFilter, mask_text
+from sagefetch import mask_secrets
+from sagefetch._redact import MASK, RedactingFilter, mask_text
 
 ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -53,7 +53,7 @@ def test_the_processor_masks_fields_by_name_and_by_content() -> None:
         None,
         "info",
         {
-            "event": "smfetch.x",
+            "event": "sagefetch.x",
             "aws_secret_access_key": "anything",
             "headers": {"Authorization": "AWS4 ...", "Accept": "json"},
             "note": [f"using {ACCESS_KEY}"],
@@ -64,7 +64,7 @@ def test_the_processor_masks_fields_by_name_and_by_content() -> None:
     assert event["headers"] == {"Authorization": MASK, "Accept": "json"}
     assert ACCESS_KEY not in event["note"][0]
     assert SECRET_KEY not in event["error"]
-    assert event["event"] == "smfetch.x"
+    assert event["event"] == "sagefetch.x"
 
 
 def test_the_logging_filter_masks_formatted_messages() -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from smfetch._retry import BACKOFF_BASE, BACKOFF_CAP, backoff, set_testing
+from sagefetch._retry import BACKOFF_BASE, BACKOFF_CAP, backoff, set_testing
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -12,7 +12,7 @@ from tests.processes import run_cli
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from smfetch.testing import LocalSageMaker
+    from sagefetch.testing import LocalSageMaker
 
 
 def _describe(

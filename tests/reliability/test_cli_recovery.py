@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from smfetch.testing import Catalogue
+from sagefetch.testing import Catalogue
 from tests.processes import SageMakerProcess, interrupt, run_cli, start_cli, wait_for_lines
 
 if TYPE_CHECKING:

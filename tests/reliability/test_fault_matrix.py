@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import pytest
 
-from smfetch import Described, EndpointUnreachableError, ModelPackageFetcher, Outcome
-from smfetch.testing import Catalogue, Faults, LocalSageMaker, ServerControl, set_testing
+from sagefetch import Described, EndpointUnreachableError, ModelPackageFetcher, Outcome
+from sagefetch.testing import Catalogue, Faults, LocalSageMaker, ServerControl, set_testing
 from tests.checks import by_arn, check_outcomes
 from tests.conftest import raw_client
 from tests.processes import SageMakerProcess

@@ -9,14 +9,14 @@ import anyio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smfetch import Described, Failed, ModelPackageFetcher, Outcome
-from smfetch.testing import Faults
-from smfetch.testing._catalogue import group_name
+from sagefetch import Described, Failed, ModelPackageFetcher, Outcome
+from sagefetch.testing import Faults
+from sagefetch.testing._catalogue import group_name
 from tests.checks import by_arn
 from tests.conftest import raw_client
 
 if TYPE_CHECKING:
-    from smfetch.testing import LocalSageMaker
+    from sagefetch.testing import LocalSageMaker
 
 GROUPS, VERSIONS = 20, 100
 PREFIX = "arn:aws:sagemaker:us-east-1:123456789012:model-package"

@@ -6,7 +6,7 @@ import os
 import re
 from typing import TYPE_CHECKING
 
-from smfetch.testing import Faults
+from sagefetch.testing import Faults
 from tests.processes import run_cli
 
 if TYPE_CHECKING:
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     import pytest
 
-    from smfetch.testing import LocalSageMaker
+    from sagefetch.testing import LocalSageMaker
 
 ACCESS_KEY = "AKIAQWERTYUIOPASDFGH"
 SECRET_KEY = "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"
@@ -24,7 +24,7 @@ SESSION_TOKEN = "FwoGZXIvYXdzEJr//////////wEaDN" + "k" * 200 + "Q=="
 def test_cli_debug_run_prints_no_credential(
     local_sagemaker: LocalSageMaker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Debug logs (smfetch's and botocore's), errors and records never show the credentials."""
+    """Debug logs (sagefetch's and botocore's), errors and records never show the credentials."""
     assert len(SECRET_KEY) == 40
     arns = local_sagemaker.seed(groups=2, versions=100)
     local_sagemaker.faults = Faults(rate=5, burst=1, internal_error=0.2, drop=0.1, seed=9)
@@ -42,7 +42,7 @@ def test_cli_debug_run_prints_no_credential(
 
     everything = result.stdout + result.stderr + out.read_bytes()
     assert result.returncode == 3, result.stderr.decode()
-    assert b"smfetch.batch_sent" in result.stderr  # debug logs were on
+    assert b"sagefetch.batch_sent" in result.stderr  # debug logs were on
     for secret in (ACCESS_KEY, SECRET_KEY, SESSION_TOKEN, SESSION_TOKEN[:40]):
         assert secret.encode() not in everything, secret
     assert b"Signature=" not in everything or b"Signature=****" in everything
@@ -67,7 +67,7 @@ def test_audit_with_an_assumed_role_prints_no_credential(
 
     everything = result.stdout + result.stderr + out.read_bytes()
     assert result.returncode == 0, result.stderr.decode()
-    assert b"smfetch.list_sent" in result.stderr  # debug logs were on
+    assert b"sagefetch.list_sent" in result.stderr  # debug logs were on
     for secret in (ACCESS_KEY, SECRET_KEY):
         assert secret.encode() not in everything, secret
     # Session access key ids (ASIA...) only ever appear masked.

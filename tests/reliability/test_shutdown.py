@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from smfetch import ModelPackageFetcher
-from smfetch.testing import Faults
+from sagefetch import ModelPackageFetcher
+from sagefetch.testing import Faults
 
 if TYPE_CHECKING:
-    from smfetch.testing import LocalSageMaker
+    from sagefetch.testing import LocalSageMaker
 
 
 async def test_cancelling_a_run_closes_tasks_and_connections(

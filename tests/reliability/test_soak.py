@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from smfetch.testing import Catalogue
+from sagefetch.testing import Catalogue
 from tests.processes import SageMakerProcess, start_cli
 
 ARNS = 200_000

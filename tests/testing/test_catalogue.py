@@ -6,9 +6,9 @@ from collections import Counter
 
 import pytest
 
-from smfetch._arns import is_valid_arn
-from smfetch.testing import Catalogue
-from smfetch.testing._catalogue import group_name, parse_group_index
+from sagefetch._arns import is_valid_arn
+from sagefetch.testing import Catalogue
+from sagefetch.testing._catalogue import group_name, parse_group_index
 
 CATALOGUE = Catalogue("123456789012", "us-west-2", groups=40, versions=25)
 

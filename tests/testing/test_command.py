@@ -1,4 +1,4 @@
-"""``smfetch local-server`` serves until Ctrl-C and tells users how to reach it."""
+"""``sagefetch local-server`` serves until Ctrl-C and tells users how to reach it."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from typing import IO, Any
 import pytest
 from aiobotocore.session import get_session
 
-from smfetch._cli import main
+from sagefetch._cli import main
 
 
 def _start(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "smfetch._cli", "local-server", *args],
+        [sys.executable, "-m", "sagefetch._cli", "local-server", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -11,8 +11,8 @@ import anyio
 import pytest
 from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
 
-from smfetch.testing import Faults, LocalSageMaker, ServerControl
-from smfetch.testing._faults import _TokenBucket
+from sagefetch.testing import Faults, LocalSageMaker, ServerControl
+from sagefetch.testing._faults import _TokenBucket
 from tests.conftest import raw_client
 
 

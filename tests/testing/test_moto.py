@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from smfetch.testing import Catalogue, LocalSageMaker
-from smfetch.testing._wire import NOT_FOUND_CODE
+from sagefetch.testing import Catalogue, LocalSageMaker
+from sagefetch.testing._wire import NOT_FOUND_CODE
 from tests.conftest import raw_client
 
 

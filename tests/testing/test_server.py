@@ -11,7 +11,7 @@ from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
 
-from smfetch.testing import Faults, LocalSageMaker
+from sagefetch.testing import Faults, LocalSageMaker
 from tests.conftest import raw_client
 
 

@@ -8,7 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 if TYPE_CHECKING:
-    from smfetch.testing import LocalSageMaker
+    from sagefetch.testing import LocalSageMaker
 
 
 def _without_metadata(response: dict[str, Any]) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from smfetch.testing._wire import RequestValidationError, validate_arn_list
+from sagefetch.testing._wire import RequestValidationError, validate_arn_list
 
 GOOD = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn-0001/3"
 

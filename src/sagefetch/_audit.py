@@ -6,7 +6,7 @@
 
 Each shard has its own service limits, so its own client and limiter. A shard
 that stops (credentials, permissions, unreachable) is reported; the others
-go on. ``smfetch audit`` runs this.
+go on. ``sagefetch audit`` runs this.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """A describe job: ARNs from a line reader to records in an output, with progress.
 
-``smfetch describe`` and ``smfetch demo`` both run this.
+``sagefetch describe`` and ``sagefetch demo`` both run this.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``smfetch local-server`` / ``python -m smfetch.testing``: run a local SageMaker until Ctrl-C."""
+"""``sagefetch local-server`` / ``python -m sagefetch.testing``: a local SageMaker until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
             seed=args.seed,
         )
     except ValueError as exc:
-        print(f"smfetch local-server: {exc}", file=sys.stderr)
+        print(f"sagefetch local-server: {exc}", file=sys.stderr)
         return 2
     stop = threading.Event()
 
@@ -100,7 +100,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
                 + (f", e.g. {arns[0]}" if arns else ""),
                 file=out,
             )
-            print("Point AWS SDKs and smfetch at it with:", file=out)
+            print("Point AWS SDKs and sagefetch at it with:", file=out)
             for name, value in sagemaker.environment().items():
                 print(f"  export {name}={value}", file=out)
             print("Press Ctrl-C to stop.", file=out, flush=True)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["SOCKET_KEY", "WSGIServer", "call_wsgi"]
 
 #: WSGI environ key of the connection's socket (the fault layer drops it).
-SOCKET_KEY = "smfetch.socket"
+SOCKET_KEY = "sagefetch.socket"
 
 
 def call_wsgi(

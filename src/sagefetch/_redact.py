@@ -1,6 +1,6 @@
 """Keeping credentials out of logs: a structlog processor and a logging filter.
 
-smfetch's own events carry no credentials; these guard everything else that
+sagefetch's own events carry no credentials; these guard everything else that
 can end up in a log line (botocore's debug output, exception messages, event
 fields a caller binds).
 """
@@ -68,7 +68,7 @@ def mask_secrets(
 ) -> MutableMapping[str, Any]:
     """Mask credentials in every field of an event (a structlog processor).
 
-    Put it last before the renderer: ``processors=[..., smfetch.mask_secrets, renderer]``.
+    Put it last before the renderer: ``processors=[..., sagefetch.mask_secrets, renderer]``.
     """
     for key, value in list(event_dict.items()):
         event_dict[key] = MASK if key.lower() in _SECRET_FIELDS else _mask(value)

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AdaptiveRateLimiter"]
 
-_log = structlog.get_logger("smfetch")
+_log = structlog.get_logger("sagefetch")
 
 _SCALE_CONSTANT: Final = 0.4  # botocore CubicCalculator._SCALE_CONSTANT
 _BETA: Final = (
@@ -147,7 +147,7 @@ class AdaptiveRateLimiter:
         self._slow_start = False
         self._rate = self._clamp(achieved * _BETA)
         _log.info(
-            "smfetch.rate_decreased",
+            "sagefetch.rate_decreased",
             rate=round(self._rate, 2),
             throttled_at=round(achieved, 2),
         )

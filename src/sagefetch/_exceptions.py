@@ -1,9 +1,9 @@
-"""smfetch's exceptions, and the one place where third-party errors are classified.
+"""sagefetch's exceptions, and the one place where third-party errors are classified.
 
 Exceptions are for misuse (``ValueError``, ``TypeError``) and for failures that
 stop a whole run. A failure of one ARN is data: a ``Failed`` outcome.
 
-    SmfetchError
+    SagefetchError
      └── RunStoppedError           the run cannot go on; outcomes already produced stay valid
           ├── CredentialsError      credentials missing, rejected or expired
           ├── AccessDeniedError     the identity may not describe model packages
@@ -35,17 +35,17 @@ __all__ = [
     "EndpointUnreachableError",
     "ErrorKind",
     "RunStoppedError",
-    "SmfetchError",
+    "SagefetchError",
     "classify_code",
     "classify_error",
 ]
 
 
-class SmfetchError(Exception):
-    """Base class of every exception smfetch raises on purpose."""
+class SagefetchError(Exception):
+    """Base class of every exception sagefetch raises on purpose."""
 
 
-class RunStoppedError(SmfetchError):
+class RunStoppedError(SagefetchError):
     """The run stopped before every ARN had an outcome.
 
     Outcomes already produced are complete and correct; ARNs without one were
@@ -169,7 +169,7 @@ _TRANSIENT_EXCEPTIONS: Final = (
     ResponseParserError,  # a torn or garbled body
     aiohttp.ClientError,
     ConnectionError,  # the builtin: resets and broken pipes
-    TimeoutError,  # smfetch's own per-call timeout
+    TimeoutError,  # sagefetch's own per-call timeout
 )
 
 _HINTS: Final = {

@@ -1,9 +1,9 @@
-"""``smfetch demo``: the main job on an embedded local SageMaker.
+"""``sagefetch demo``: the main job on an embedded local SageMaker.
 
 Starts the local SageMaker with a server-side rate limit and some faults,
 seeds a registry, writes an ARN file (with unknown, malformed and duplicate
 ARNs and a comment), and describes it through the same code path as
-``smfetch describe``.
+``sagefetch describe``.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def _input_arns(arns: list[str], sagemaker: LocalSageMaker, args: argparse.Names
     ]
     lines = arns + unknown + malformed + rng.sample(arns, min(len(arns) // 20, len(arns)))
     rng.shuffle(lines)
-    return ["# smfetch demo input: one ARN per line", *lines]
+    return ["# sagefetch demo input: one ARN per line", *lines]
 
 
 async def run_demo(args: argparse.Namespace, stderr: Console) -> int:
@@ -58,7 +58,7 @@ async def run_demo(args: argparse.Namespace, stderr: Console) -> int:
         out = args.output.open("wb")
     except OSError as exc:
         raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from exc
-    with out, tempfile.TemporaryDirectory(prefix="smfetch-demo-") as workdir:
+    with out, tempfile.TemporaryDirectory(prefix="sagefetch-demo-") as workdir:
         async with LocalSageMaker(backend=args.backend, faults=faults) as sagemaker:
             arns = sagemaker.seed(groups=args.groups, versions=args.versions)
             input_path = Path(workdir) / "arns.txt"
@@ -92,7 +92,7 @@ async def run_demo(args: argparse.Namespace, stderr: Console) -> int:
                         total=len(lines), header=True, progress=args.progress, stderr=stderr,
                     )  # fmt: skip
             counters = sagemaker.counters
-    print_summary(stderr, report, title="smfetch demo")
+    print_summary(stderr, report, title="sagefetch demo")
     stats = report.stats
     if stats is not None and report.elapsed > 0:
         achieved = stats.calls / report.elapsed

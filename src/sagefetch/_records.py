@@ -5,7 +5,7 @@ JSON Lines, one record per distinct ARN::
     {"arn": "...", "status": "described", "summary": {...}}
     {"arn": "...", "status": "failed", "error": {"code": "...", "message": "...", "attempts": N}}
 
-``smfetch audit`` records also carry ``"account"`` and ``"region"`` after ``"arn"``.
+``sagefetch audit`` records also carry ``"account"`` and ``"region"`` after ``"arn"``.
 
 Datetimes are ISO 8601 strings with their UTC offset.
 """
@@ -50,11 +50,11 @@ CSV_COLUMNS: Final = (
     "error_code",
     "error_message",
 )
-#: Columns of ``smfetch audit --format csv``: the same, with the record's origin.
+#: Columns of ``sagefetch audit --format csv``: the same, with the record's origin.
 AUDIT_CSV_COLUMNS: Final = (CSV_COLUMNS[0], "account", "region", *CSV_COLUMNS[1:])
 
 
-#: Where a record of ``smfetch audit`` comes from: its account and region.
+#: Where a record of ``sagefetch audit`` comes from: its account and region.
 Origin = tuple[str, str]
 
 
@@ -174,7 +174,7 @@ def read_recorded_arns(path: Path, fmt: Format) -> set[str]:
             arns.add(orjson.loads(line)["arn"])
         except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
             raise ValueError(
-                f"{path}, line {number}, is not a smfetch JSON record; cannot resume into it\n"
+                f"{path}, line {number}, is not a sagefetch JSON record; cannot resume into it\n"
                 "HINT: --resume needs the output of an earlier run with the same --format."
             ) from exc
     return arns

@@ -1,4 +1,4 @@
-"""Peer 5: the smfetch library, ModelPackageFetcher(max_concurrency=16).stream(arns)."""
+"""Peer 5: the sagefetch library, ModelPackageFetcher(max_concurrency=16).stream(arns)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ from typing import TYPE_CHECKING
 import anyio
 import structlog
 
-import smfetch
+import sagefetch
 from benchmarks.peers._io import DescribeClock, OutcomeFile, parse_args, read_arns, report
-from smfetch import Described, ModelPackageFetcher
+from sagefetch import Described, ModelPackageFetcher
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-    from smfetch._fetcher import Input
+    from sagefetch._fetcher import Input
 
 
 async def run(out_file: Path, source: Callable[[ModelPackageFetcher], Input]) -> None:
@@ -31,20 +31,20 @@ async def run(out_file: Path, source: Callable[[ModelPackageFetcher], Input]) ->
                 out.write(outcome.arn, "described" if isinstance(outcome, Described) else "failed")
     stats = fetcher.stats
     report(
-        smfetch_calls=stats.calls,
-        smfetch_list_calls=stats.list_calls,
-        smfetch_listed=stats.listed,
-        smfetch_throttled=stats.throttled,
-        smfetch_retries=stats.retries,
-        smfetch_rerequested=stats.rerequested,
-        smfetch_final_rate=round(stats.rate, 2),
-        smfetch_imported_from=smfetch.__file__,
+        sagefetch_calls=stats.calls,
+        sagefetch_list_calls=stats.list_calls,
+        sagefetch_listed=stats.listed,
+        sagefetch_throttled=stats.throttled,
+        sagefetch_retries=stats.retries,
+        sagefetch_rerequested=stats.rerequested,
+        sagefetch_final_rate=round(stats.rate, 2),
+        sagefetch_imported_from=sagefetch.__file__,
     )
 
 
 def main() -> None:
     args = parse_args(__doc__ or "")
-    # smfetch never configures logging; an application keeps structlog to warnings.
+    # sagefetch never configures logging; an application keeps structlog to warnings.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     arns = read_arns(args.arn_file)
     anyio.run(run, args.out_file, lambda _: arns)

@@ -63,7 +63,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DescribeAllResult", "ModelPackageFetcher"]
 
-_log = structlog.get_logger("smfetch")
+_log = structlog.get_logger("sagefetch")
 
 _CHECKPOINT_EVERY: Final = 512
 
@@ -111,7 +111,7 @@ class ModelPackageFetcher:
 
     Args:
         client: An aiobotocore SageMaker client. Its own retries should be off
-            (``retries={"total_max_attempts": 1}``): smfetch retries.
+            (``retries={"total_max_attempts": 1}``): sagefetch retries.
         region_name: Region for a client the fetcher opens itself.
         profile_name: AWS profile for that client (default: the credential chain).
         role_arn: IAM role for that client to assume (STS ``AssumeRole``) with the
@@ -125,7 +125,7 @@ class ModelPackageFetcher:
         max_attempts: Most calls for one batch before its ARNs fail; also the most
             answers that may leave an ARN out (or fail it retryably) before it fails.
         deadline: Seconds the whole of one run may take; past it the run stops
-            with :class:`~smfetch.DeadlineExceededError`.
+            with :class:`~sagefetch.DeadlineExceededError`.
         limiter: A limiter shared with other fetchers on the same account and region.
         validate_arns: Refuse ARNs that break the service's pattern locally
             (``InvalidArn``, no call). Turn off if the service ever accepts ARNs
@@ -246,7 +246,7 @@ class ModelPackageFetcher:
             parameter_validation=False,
             connect_timeout=min(self.timeout, 10.0),
             read_timeout=self.timeout,
-            user_agent_extra=f"smfetch/{version('smfetch')}",
+            user_agent_extra=f"sagefetch/{version('sagefetch')}",
         )
         return session.create_client(
             "sagemaker",
@@ -261,10 +261,10 @@ class ModelPackageFetcher:
         attempts = settings.get("total_max_attempts", (settings.get("max_attempts") or 4) + 1)
         if attempts > 1:
             _log.warning(
-                "smfetch.client_retries_enabled",
+                "sagefetch.client_retries_enabled",
                 total_max_attempts=attempts,
                 hint="create the client with AioConfig(retries={'total_max_attempts': 1}) so "
-                "smfetch's retries are the only ones and throttles reach its limiter",
+                "sagefetch's retries are the only ones and throttles reach its limiter",
             )
 
     # -- public API ------------------------------------------------------------
@@ -475,7 +475,7 @@ class ModelPackageFetcher:
         run.finished = True
         counts = run.counts
         _log.info(
-            "smfetch.run_finished",
+            "sagefetch.run_finished",
             described=counts["described"],
             failed=counts["failed"],
             duplicates=counts["duplicates"],
@@ -560,7 +560,7 @@ class ModelPackageFetcher:
                     parts += [part[half:], part[:half]]
                     self._bump(run, "splits")
                     _log.warning(
-                        "smfetch.batch_split", batch=batch_id, size=len(part), code=error.code
+                        "sagefetch.batch_split", batch=batch_id, size=len(part), code=error.code
                     )
                     continue
                 failed: list[Outcome] = [
@@ -573,7 +573,7 @@ class ModelPackageFetcher:
             if again:
                 rerequests.update(again)
                 self._bump(run, "rerequested", len(again))
-                _log.warning("smfetch.batch_rerequested", batch=batch_id, arns=len(again))
+                _log.warning("sagefetch.batch_rerequested", batch=batch_id, arns=len(again))
                 parts.append(again)
 
     def _settle(

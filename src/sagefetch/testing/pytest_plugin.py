@@ -1,6 +1,6 @@
-"""pytest fixtures around :class:`~smfetch.testing.LocalSageMaker`.
+"""pytest fixtures around :class:`~sagefetch.testing.LocalSageMaker`.
 
-Enable in a ``conftest.py`` with ``pytest_plugins = ["smfetch.testing.pytest_plugin"]``.
+Enable in a ``conftest.py`` with ``pytest_plugins = ["sagefetch.testing.pytest_plugin"]``.
 
 - ``local_sagemaker``: a moto-backed local SageMaker, started once per session
   and reset (empty registry, initial faults, zero counters) before each test.

@@ -1,6 +1,6 @@
 """One guarded API call: a limiter slot, a timeout, classification, tenacity retries.
 
-Every call smfetch makes goes through :class:`CallGuard`, whatever the
+Every call sagefetch makes goes through :class:`CallGuard`, whatever the
 operation (``BatchDescribeModelPackage``, ``ListModelPackageGroups``,
 ``ListModelPackages``), so they all share one account's rate budget, one retry
 policy and one error classification.
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CallFailedError", "CallGuard"]
 
-_log = structlog.get_logger("smfetch")
+_log = structlog.get_logger("sagefetch")
 
 T = TypeVar("T")
 
@@ -67,7 +67,7 @@ class CallGuard:
 
         Args:
             call: Makes the API call (a fresh coroutine each attempt).
-            name: What is called, for event names: ``smfetch.{name}_sent``, ...
+            name: What is called, for event names: ``sagefetch.{name}_sent``, ...
             operation: The API operation, named in the error that stops a run.
             context: Fields of every event about this call (``batch=7``, ``group=...``).
             counts: The run's own counts.
@@ -82,7 +82,7 @@ class CallGuard:
         def before_sleep(state: RetryCallState) -> None:
             error = state.outcome.exception() if state.outcome is not None else None
             _log.info(
-                "smfetch.retry_scheduled",
+                "sagefetch.retry_scheduled",
                 **context,
                 attempt=state.attempt_number,
                 wait=round(state.upcoming_sleep, 3),
@@ -130,7 +130,7 @@ class CallGuard:
         total["max_in_flight"] = max(total["max_in_flight"], total["in_flight"])
         if on_attempt is not None:
             on_attempt()
-        _log.debug(f"smfetch.{name}_sent", **context, retry=retry)
+        _log.debug(f"sagefetch.{name}_sent", **context, retry=retry)
         try:
             with anyio.fail_after(self.timeout):
                 response = await call()
@@ -140,7 +140,7 @@ class CallGuard:
                 self.bump(counts, "throttled")
                 self.limiter.on_throttle(sent_at)
                 _log.info(
-                    f"smfetch.{name}_throttled",
+                    f"sagefetch.{name}_throttled",
                     **context,
                     code=error.code,
                     rate=round(self.limiter.rate, 2),
@@ -153,7 +153,7 @@ class CallGuard:
         finally:
             total["in_flight"] -= 1
         self.limiter.on_success()
-        _log.debug(f"smfetch.{name}_finished", **context, rate=round(self.limiter.rate, 2))
+        _log.debug(f"sagefetch.{name}_finished", **context, rate=round(self.limiter.rate, 2))
         return response
 
     def bump(self, counts: Counter[str], name: str, amount: int = 1) -> None:

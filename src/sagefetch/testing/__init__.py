@@ -1,14 +1,14 @@
-"""A local SageMaker for tests, demos and benchmarks (needs ``smfetch[testing]``).
+"""A local SageMaker for tests, demos and benchmarks (needs ``sagefetch[testing]``).
 
 ``LocalSageMaker`` serves ``BatchDescribeModelPackage`` over real HTTP on
 loopback, from moto's SageMaker or from a fast synthetic catalogue, behind a
 fault layer (throttling, latency, errors, dropped connections, omitted ARNs,
-stalls). ``smfetch.testing.pytest_plugin`` turns it into pytest fixtures.
+stalls). ``sagefetch.testing.pytest_plugin`` turns it into pytest fixtures.
 """
 
 from __future__ import annotations
 
-from smfetch._retry import set_testing as set_testing
+from sagefetch._retry import set_testing as set_testing
 
 from ._catalogue import Catalogue as Catalogue
 from ._faults import FaultCounters as FaultCounters

@@ -32,7 +32,7 @@ class Failed:
     arn: str
     code: str
     """The service's error code (``ResourceNotFound``, ``ValidationException``,
-    ``ThrottlingException``, ...) or smfetch's own (``InvalidArn``,
+    ``ThrottlingException``, ...) or sagefetch's own (``InvalidArn``,
     ``MissingFromResponse``)."""
     message: str
     attempts: int

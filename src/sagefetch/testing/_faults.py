@@ -31,7 +31,7 @@ __all__ = ["CONTROL_PREFIX", "FaultCounters", "FaultLayer", "Faults", "ServerCon
 
 _SAGEMAKER_TARGET_PREFIX: Final = "SageMaker."
 #: Path prefix of the control API (see ``FaultLayer._control``).
-CONTROL_PREFIX: Final = "/_smfetch/"
+CONTROL_PREFIX: Final = "/_sagefetch/"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -292,7 +292,7 @@ class FaultLayer:
         payload = (
             "<ErrorResponse><Error><Type>Sender</Type>"
             f"<Code>{code}</Code><Message>Request rejected: {code}.</Message>"
-            "</Error><RequestId>smfetch-local</RequestId></ErrorResponse>"
+            "</Error><RequestId>sagefetch-local</RequestId></ErrorResponse>"
         ).encode()
         start_response(
             "403 Forbidden" if code.startswith("AccessDenied") else "400 Bad Request",
@@ -342,8 +342,8 @@ class FaultLayer:
     def _control(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
         """The control API, for a server in another process (benchmarks).
 
-        ``GET /_smfetch/counters`` -> counters and timeline; ``PUT /_smfetch/faults``
-        with a JSON object of :class:`Faults` fields; ``POST /_smfetch/reset``
+        ``GET /_sagefetch/counters`` -> counters and timeline; ``PUT /_sagefetch/faults``
+        with a JSON object of :class:`Faults` fields; ``POST /_sagefetch/reset``
         zeroes the counters and the timeline.
         """
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
@@ -477,7 +477,7 @@ class ServerControl:
     def set_faults(self, faults: Faults) -> None:
         """Put ``faults`` in force on the server."""
         # Only what differs from the defaults: the same settings, and a server
-        # from an older smfetch (without newer fields) still understands them.
+        # from an older sagefetch (without newer fields) still understands them.
         defaults = Faults()
         changed = {
             field.name: getattr(faults, field.name)

@@ -4,12 +4,12 @@
     (or the chosen groups, checked with DescribeModelPackageGroup)              ├─▶ ARNs (bounded)
     ListModelPackages(ModelPackageType=Unversioned) ────────────────────────────┘
 
-Every call goes through the fetcher's :class:`~smfetch._calls.CallGuard`, so
+Every call goes through the fetcher's :class:`~sagefetch._calls.CallGuard`, so
 listing and describing share the account's limiter and retry policy. The
 streams are bounded: listing runs only as far ahead as the describing allows.
 
 A group whose versions cannot be listed (after retries) comes out as a
-:class:`~smfetch.Failed` item keyed by the group's ARN (or its name as given),
+:class:`~sagefetch.Failed` item keyed by the group's ARN (or its name as given),
 so the shortfall is visible in the results instead of silently missing.
 """
 
@@ -43,7 +43,7 @@ Item = str | Failed
 #: The most items ListModelPackageGroups and ListModelPackages return per page.
 PAGE_SIZE: Final = 100
 
-_log = structlog.get_logger("smfetch")
+_log = structlog.get_logger("sagefetch")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -246,7 +246,7 @@ class _Lister:
 
     def _failed(self, key: str, exc: CallFailedError) -> Failed:
         error = exc.classified
-        _log.warning("smfetch.group_failed", group=key, code=error.code)
+        _log.warning("sagefetch.group_failed", group=key, code=error.code)
         return Failed(
             key,
             error.code,

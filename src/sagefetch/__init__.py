@@ -11,7 +11,7 @@ from ._exceptions import CredentialsError as CredentialsError
 from ._exceptions import DeadlineExceededError as DeadlineExceededError
 from ._exceptions import EndpointUnreachableError as EndpointUnreachableError
 from ._exceptions import RunStoppedError as RunStoppedError
-from ._exceptions import SmfetchError as SmfetchError
+from ._exceptions import SagefetchError as SagefetchError
 from ._fetcher import DescribeAllResult as DescribeAllResult
 from ._fetcher import ModelPackageFetcher as ModelPackageFetcher
 from ._limiter import AdaptiveRateLimiter as AdaptiveRateLimiter
@@ -21,7 +21,7 @@ from ._outcomes import FetchStats as FetchStats
 from ._outcomes import Outcome as Outcome
 from ._redact import mask_secrets as mask_secrets
 
-__version__: str = _version("smfetch")
+__version__: str = _version("sagefetch")
 
 __all__ = [
     "AccessDeniedError",
@@ -38,7 +38,7 @@ __all__ = [
     "ModelPackageFetcher",
     "Outcome",
     "RunStoppedError",
-    "SmfetchError",
+    "SagefetchError",
     "__version__",
     "mask_secrets",
 ]

@@ -1,4 +1,4 @@
-"""``python -m smfetch.testing``: run a local SageMaker until Ctrl-C."""
+"""``python -m sagefetch.testing``: run a local SageMaker until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 
-def main(argv: Sequence[str] | None = None, prog: str = "python -m smfetch.testing") -> int:
+def main(argv: Sequence[str] | None = None, prog: str = "python -m sagefetch.testing") -> int:
     """Parse the command line and serve."""
     parser = argparse.ArgumentParser(
         prog=prog,

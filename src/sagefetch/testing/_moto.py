@@ -101,7 +101,7 @@ def seed_moto(catalogue: Catalogue) -> None:
                 task="OTHER",
                 sample_payload_url=None,  # type: ignore[arg-type]
                 additional_inference_specifications=None,  # type: ignore[arg-type]
-                client_token="smfetch-seed",  # noqa: S106 - an idempotency token, not a secret
+                client_token="sagefetch-seed",  # noqa: S106 - an idempotency token, not a secret
                 region_name=catalogue.region,
                 account_id=catalogue.account_id,
                 model_package_type="Versioned",

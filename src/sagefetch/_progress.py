@@ -118,7 +118,9 @@ class JobProgress:
         )
 
 
-def print_summary(console: Console, report: JobReport, *, title: str = "smfetch describe") -> None:
+def print_summary(
+    console: Console, report: JobReport, *, title: str = "sagefetch describe"
+) -> None:
     """The end-of-run table: outcomes, failures by code, calls, speed."""
     stats = report.stats
     table = Table(title=title, show_header=False, title_justify="left")
@@ -162,7 +164,7 @@ def print_shards(
     already in the output.
     """
     table = Table(
-        title="smfetch audit",
+        title="sagefetch audit",
         title_justify="left",
         box=box.SIMPLE_HEAD,
         collapse_padding=True,

@@ -91,7 +91,7 @@ class LocalSageMaker:
         self._layer = FaultLayer(app, self._initial_faults, account_id=self.account_id)
         self._server = WSGIServer(self._host, self._port, self._layer)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="smfetch-local-sagemaker", daemon=True
+            target=self._server.serve_forever, name="sagefetch-local-sagemaker", daemon=True
         )
         self._thread.start()
         return self
@@ -164,7 +164,7 @@ class LocalSageMaker:
         }
 
     def environment(self) -> dict[str, str]:
-        """Environment variables that point the AWS SDKs and smfetch at this server."""
+        """Environment variables that point the AWS SDKs and sagefetch at this server."""
         return {
             "AWS_ENDPOINT_URL_SAGEMAKER": self.endpoint_url,
             "AWS_DEFAULT_REGION": self.region,
@@ -178,7 +178,7 @@ class LocalSageMaker:
         """Create ``groups`` model package groups of ``versions`` versions each.
 
         Packages have varied inference specifications and approval statuses
-        (see ``smfetch.testing.Catalogue``). Seeding again with larger numbers
+        (see ``sagefetch.testing.Catalogue``). Seeding again with larger numbers
         adds packages. Returns the ARNs of the packages of this call.
         """
         if groups < 0 or versions < 0:

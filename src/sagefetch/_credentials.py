@@ -30,7 +30,7 @@ __all__ = ["ROLE_ARN_PATTERN", "assume_role", "role_account"]
 ROLE_ARN_PATTERN: Final = re.compile(
     r"arn:aws[a-z\-]*:iam::(\d{12}):role/[\w+=,.@/-]{1,512}", re.ASCII
 )
-_SESSION_NAME: Final = "smfetch"
+_SESSION_NAME: Final = "sagefetch"
 
 
 def role_account(role_arn: str) -> str:
@@ -46,8 +46,8 @@ def role_account(role_arn: str) -> str:
 
 
 class _AssumedRole(CredentialProvider):
-    METHOD = "smfetch-assume-role"
-    CANONICAL_NAME = "SmfetchAssumeRole"
+    METHOD = "sagefetch-assume-role"
+    CANONICAL_NAME = "SagefetchAssumeRole"
 
     def __init__(self, credentials: AioDeferredRefreshableCredentials) -> None:
         super().__init__()

@@ -9,7 +9,12 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-from smfetch._arns import MAX_ARN_LENGTH, MAX_ARNS_PER_CALL, MODEL_PACKAGE_ARN_PATTERN, is_valid_arn
+from sagefetch._arns import (
+    MAX_ARN_LENGTH,
+    MAX_ARNS_PER_CALL,
+    MODEL_PACKAGE_ARN_PATTERN,
+    is_valid_arn,
+)
 
 __all__ = [
     "BATCH_DESCRIBE_TARGET",

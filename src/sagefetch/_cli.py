@@ -1,4 +1,4 @@
-"""The ``smfetch`` command: ``describe``, ``audit``, ``demo`` and ``local-server``.
+"""The ``sagefetch`` command: ``describe``, ``audit``, ``demo`` and ``local-server``.
 
 Exit codes: 0 every ARN described; 3 the run completed but some ARNs failed;
 2 usage or input error; 4 the run stopped early (credentials, permissions,
@@ -59,7 +59,7 @@ EXIT_TERMINATED: Final = 143
 
 _GC_THRESHOLDS: Final = (50_000, 20, 100)
 
-_log = structlog.get_logger("smfetch")
+_log = structlog.get_logger("sagefetch")
 
 
 class UsageError(Exception):
@@ -67,7 +67,7 @@ class UsageError(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``smfetch``; returns the exit code."""
+    """Run ``sagefetch``; returns the exit code."""
     # A run allocates millions of short-lived dicts (decoded summaries); the
     # default collector thresholds would scan the long-lived ones over and
     # over. Freeze what start-up made and collect the young less often.
@@ -88,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(_audit, args, stderr)
         return _run(_demo, args, stderr)
     except UsageError as exc:
-        print(f"smfetch {args.command}: {exc}", file=sys.stderr)
+        print(f"sagefetch {args.command}: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
 
@@ -97,13 +97,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="smfetch",
+        prog="sagefetch",
         description="Describe SageMaker model packages in bulk with BatchDescribeModelPackage.",
         epilog="Exit codes: 0 all described, 3 some failed, 2 usage or input error, "
         "4 stopped early (credentials, permissions, deadline), 5 some audit shards stopped "
         "early (the others completed), 130 interrupted.",
     )
-    parser.add_argument("--version", action="version", version=f"smfetch {__version__}")
+    parser.add_argument("--version", action="version", version=f"sagefetch {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     describe = commands.add_parser(
@@ -125,16 +125,16 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser(
         "demo",
-        help="the main job on an embedded local SageMaker (needs smfetch[testing])",
+        help="the main job on an embedded local SageMaker (needs sagefetch[testing])",
         description="Start a local SageMaker with a rate limit and some faults, seed it, and "
-        "describe its registry the way 'smfetch describe' would.",
+        "describe its registry the way 'sagefetch describe' would.",
     )
     demo.add_argument(
         "-o",
         "--output",
         type=Path,
-        default=Path("smfetch-demo.jsonl"),
-        help="where the records go (default: smfetch-demo.jsonl)",
+        default=Path("sagefetch-demo.jsonl"),
+        help="where the records go (default: sagefetch-demo.jsonl)",
     )
     demo.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     registry = demo.add_argument_group("registry")
@@ -157,7 +157,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "local-server",
         add_help=False,
-        help="run a local SageMaker for tests and demos (needs smfetch[testing]); see --help",
+        help="run a local SageMaker for tests and demos (needs sagefetch[testing]); see --help",
     )
     return parser
 
@@ -305,7 +305,7 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 
 def _configure_logging(args: argparse.Namespace) -> None:
-    """Configure structlog for smfetch's events and stdlib logging for libraries, both masked."""
+    """Configure structlog for sagefetch's events and stdlib logging for libraries, both masked."""
     level = logging.ERROR if args.quiet else getattr(logging, args.log_level.upper())
     handler = _StderrHandler()
     handler.addFilter(RedactingFilter())
@@ -317,7 +317,7 @@ def _configure_logging(args: argparse.Namespace) -> None:
     for noisy in ("botocore", "aiobotocore", "urllib3", "aiohttp"):
         logging.getLogger(noisy).setLevel(max(level, logging.INFO))
     # A failed credential refresh (a role that cannot be assumed) is logged with
-    # a traceback there; smfetch reports it itself, with a hint.
+    # a traceback there; sagefetch reports it itself, with a hint.
     for refresher in ("botocore.credentials", "aiobotocore.credentials"):
         logging.getLogger(refresher).setLevel(max(level, logging.ERROR))
     renderer: Any = (
@@ -427,7 +427,7 @@ async def _describe(args: argparse.Namespace, stderr: Console) -> int:
         )
     print_summary(stderr, report)
     if report.stopped is not None:
-        print(f"smfetch describe: {mask_text(str(report.stopped))}", file=sys.stderr)
+        print(f"sagefetch describe: {mask_text(str(report.stopped))}", file=sys.stderr)
     return _exit_code(report)
 
 
@@ -595,20 +595,20 @@ async def _audit(args: argparse.Namespace, stderr: Console) -> int:
     )
     closed = [r.stopped for r in reports if r.stopped and r.stopped.code == OUTPUT_CLOSED]
     if closed:
-        print(f"smfetch audit: {closed[0]}", file=sys.stderr)  # the same for every shard
+        print(f"sagefetch audit: {closed[0]}", file=sys.stderr)  # the same for every shard
     else:
         for report in reports:
             if report.stopped is not None:
                 message = mask_text(str(report.stopped))
-                print(f"smfetch audit: {report.shard.name}: {message}", file=sys.stderr)
+                print(f"sagefetch audit: {report.shard.name}: {message}", file=sys.stderr)
     return _audit_exit_code(reports)
 
 
 async def _demo(args: argparse.Namespace, stderr: Console) -> int:
     try:
-        from ._demo import run_demo  # noqa: PLC0415 - needs smfetch[testing]
+        from ._demo import run_demo  # noqa: PLC0415 - needs sagefetch[testing]
     except ImportError as exc:
-        raise UsageError(f"{exc}\nHINT: pip install 'smfetch[testing]'") from exc
+        raise UsageError(f"{exc}\nHINT: pip install 'sagefetch[testing]'") from exc
     return await run_demo(args, stderr)
 
 
@@ -616,9 +616,12 @@ def _local_server(rest: list[str]) -> int:
     try:
         from .testing.__main__ import main as local_server  # noqa: PLC0415 - optional, slow
     except ImportError as exc:
-        print(f"smfetch local-server: {exc}\nHINT: pip install 'smfetch[testing]'", file=sys.stderr)
+        print(
+            f"sagefetch local-server: {exc}\nHINT: pip install 'sagefetch[testing]'",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
-    return local_server(rest, prog="smfetch local-server")
+    return local_server(rest, prog="sagefetch local-server")
 
 
 if __name__ == "__main__":
