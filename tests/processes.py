@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from types import TracebackType
 
-SAGEFETCH = [sys.executable, "-m", "sagefetch._cli"]
+SAGEFETCH = [sys.executable, "-m", "sagefetch.cli"]
 
 
 class SageMakerProcess:

@@ -58,8 +58,10 @@ def test_all_is_the_public_surface(module_name: str, expected: list[str]) -> Non
     module = importlib.import_module(module_name)
     public = sorted(
         name
-        for name, value in vars(module).items()
-        if not name.startswith("_") and name != "annotations" and not inspect.ismodule(value)
+        for name in dir(module)
+        if not name.startswith("_")
+        and name != "annotations"
+        and not inspect.ismodule(getattr(module, name))
     )
     assert module.__all__ == expected
     assert public == [name for name in expected if not name.startswith("_")]
@@ -69,3 +71,9 @@ def test_all_is_the_public_surface(module_name: str, expected: list[str]) -> Non
 def test_version_comes_from_the_installed_metadata() -> None:
     """``__version__`` is the installed distribution's version."""
     assert sagefetch.__version__ == version("sagefetch")
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    """The lazy loader answers a name it does not export as a module would."""
+    with pytest.raises(AttributeError, match="no_such_name"):
+        _ = sagefetch.no_such_name  # type: ignore[attr-defined]

@@ -1,27 +1,33 @@
-"""Async, high-throughput batch fetcher for SageMaker ``BatchDescribeModelPackage``."""
+"""Async, high-throughput batch fetcher for SageMaker ``BatchDescribeModelPackage``.
+
+The public names load on first use (PEP 562): ``import sagefetch`` alone, as
+``sagefetch --help`` does, costs no aiobotocore, botocore or aiohttp import.
+"""
 
 from __future__ import annotations
 
-from importlib.metadata import version as _version
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from ._discovery import ApprovalStatus as ApprovalStatus
-from ._exceptions import AccessDeniedError as AccessDeniedError
-from ._exceptions import ConfigurationError as ConfigurationError
-from ._exceptions import CredentialsError as CredentialsError
-from ._exceptions import DeadlineExceededError as DeadlineExceededError
-from ._exceptions import EndpointUnreachableError as EndpointUnreachableError
-from ._exceptions import RunStoppedError as RunStoppedError
-from ._exceptions import SagefetchError as SagefetchError
-from ._fetcher import DescribeAllResult as DescribeAllResult
-from ._fetcher import ModelPackageFetcher as ModelPackageFetcher
-from ._limiter import AdaptiveRateLimiter as AdaptiveRateLimiter
-from ._outcomes import Described as Described
-from ._outcomes import Failed as Failed
-from ._outcomes import FetchStats as FetchStats
-from ._outcomes import Outcome as Outcome
-from ._redact import mask_secrets as mask_secrets
+from ._version import __version__ as __version__
 
-__version__: str = _version("sagefetch")
+if TYPE_CHECKING:
+    from ._discovery import ApprovalStatus as ApprovalStatus
+    from ._exceptions import AccessDeniedError as AccessDeniedError
+    from ._exceptions import ConfigurationError as ConfigurationError
+    from ._exceptions import CredentialsError as CredentialsError
+    from ._exceptions import DeadlineExceededError as DeadlineExceededError
+    from ._exceptions import EndpointUnreachableError as EndpointUnreachableError
+    from ._exceptions import RunStoppedError as RunStoppedError
+    from ._exceptions import SagefetchError as SagefetchError
+    from ._fetcher import DescribeAllResult as DescribeAllResult
+    from ._fetcher import ModelPackageFetcher as ModelPackageFetcher
+    from ._limiter import AdaptiveRateLimiter as AdaptiveRateLimiter
+    from ._outcomes import Described as Described
+    from ._outcomes import Failed as Failed
+    from ._outcomes import FetchStats as FetchStats
+    from ._outcomes import Outcome as Outcome
+    from ._redact import mask_secrets as mask_secrets
 
 __all__ = [
     "AccessDeniedError",
@@ -42,3 +48,35 @@ __all__ = [
     "__version__",
     "mask_secrets",
 ]
+
+_MODULES = {
+    "ApprovalStatus": "._discovery",
+    "AccessDeniedError": "._exceptions",
+    "ConfigurationError": "._exceptions",
+    "CredentialsError": "._exceptions",
+    "DeadlineExceededError": "._exceptions",
+    "EndpointUnreachableError": "._exceptions",
+    "RunStoppedError": "._exceptions",
+    "SagefetchError": "._exceptions",
+    "DescribeAllResult": "._fetcher",
+    "ModelPackageFetcher": "._fetcher",
+    "AdaptiveRateLimiter": "._limiter",
+    "Described": "._outcomes",
+    "Failed": "._outcomes",
+    "FetchStats": "._outcomes",
+    "Outcome": "._outcomes",
+    "mask_secrets": "._redact",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sagefetch' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import os
 import time
 from collections import Counter
 from collections.abc import (
@@ -24,7 +25,6 @@ from collections.abc import (
 )
 from contextlib import AsyncExitStack, aclosing
 from dataclasses import dataclass, field
-from importlib.metadata import version
 from typing import TYPE_CHECKING, Any, Final, Self, TypedDict
 
 import anyio
@@ -47,6 +47,7 @@ from ._exceptions import (
 )
 from ._limiter import AdaptiveRateLimiter
 from ._outcomes import INVALID_ARN, MISSING_FROM_RESPONSE, Described, Failed, FetchStats, Outcome
+from ._version import __version__
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -236,8 +237,9 @@ class ModelPackageFetcher:
         settings = self._client_settings
         session = AioSession(profile=settings["profile_name"])
         session.register_component("response_parser_factory", FastResponseParserFactory())
+        region = settings["region_name"] or _region_from_environment()
         if settings["role_arn"] is not None:
-            assume_role(session, settings["role_arn"], settings["region_name"])
+            assume_role(session, settings["role_arn"], region)
         config = AioConfig(
             max_pool_connections=max(self.max_concurrency, 10),
             retries={"mode": "standard", "total_max_attempts": 1},
@@ -246,11 +248,11 @@ class ModelPackageFetcher:
             parameter_validation=False,
             connect_timeout=min(self.timeout, 10.0),
             read_timeout=self.timeout,
-            user_agent_extra=f"sagefetch/{version('sagefetch')}",
+            user_agent_extra=f"sagefetch/{__version__}",
         )
         return session.create_client(
             "sagemaker",
-            region_name=settings["region_name"],
+            region_name=region,
             endpoint_url=settings["endpoint_url"],
             config=config,
         )
@@ -673,3 +675,14 @@ def _why_invalid(arn: str) -> str:
 
 def _not_a_string(item: object) -> str:
     return f"input items must be ARN strings, got {type(item).__name__}"
+
+
+def _region_from_environment() -> str | None:
+    """``AWS_REGION`` where ``AWS_DEFAULT_REGION`` is unset, as AWS CLI v2 and other SDKs read it.
+
+    botocore reads only ``AWS_DEFAULT_REGION`` (then the profile); returning
+    None leaves the choice to it.
+    """
+    if os.environ.get("AWS_DEFAULT_REGION"):
+        return None
+    return os.environ.get("AWS_REGION") or None

@@ -11,12 +11,12 @@ from typing import IO, Any
 import pytest
 from aiobotocore.session import get_session
 
-from sagefetch._cli import main
+from sagefetch.cli import main
 
 
 def _start(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "sagefetch._cli", "local-server", *args],
+        [sys.executable, "-m", "sagefetch.cli", "local-server", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -23,37 +23,101 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--backend",
         choices=("moto", "synthetic"),
         default="moto",
-        help="moto's SageMaker, or the fast synthetic catalogue (default: moto)",
+        help="moto's SageMaker, or the fast synthetic catalogue (default: %(default)s)",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=0, help="port to listen on; 0 picks a free one")
-    parser.add_argument("--region", default=DEFAULT_REGION)
-    parser.add_argument("--account-id", default=DEFAULT_ACCOUNT_ID)
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=0,
+        help="port to listen on; 0 picks a free one (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--region",
+        default=DEFAULT_REGION,
+        help="region in the ARNs it serves (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--account-id",
+        default=DEFAULT_ACCOUNT_ID,
+        help="account in the ARNs it serves (default: %(default)s)",
+    )
     seeding = parser.add_argument_group("seeding")
-    seeding.add_argument("--groups", type=int, default=10, help="model package groups to create")
-    seeding.add_argument("--versions", type=int, default=30, help="versions in each group")
+    seeding.add_argument(
+        "--groups",
+        type=int,
+        default=10,
+        help="model package groups to create (default: %(default)s)",
+    )
+    seeding.add_argument(
+        "--versions", type=int, default=30, help="versions in each group (default: %(default)s)"
+    )
     faults = parser.add_argument_group("faults")
-    faults.add_argument("--rate", type=float, default=None, help="calls/s the server allows")
-    faults.add_argument("--burst", type=int, default=1, help="token bucket capacity, in calls")
-    faults.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
-    faults.add_argument("--jitter", type=float, default=0.0, help="up to this many more seconds")
-    faults.add_argument("--internal-error", type=float, default=0.0, help="probability of HTTP 500")
-    faults.add_argument("--unavailable", type=float, default=0.0, help="probability of HTTP 503")
     faults.add_argument(
-        "--drop", type=float, default=0.0, help="probability of a dropped connection"
+        "--rate", type=float, default=None, help="calls/s the server allows (default: no limit)"
     )
     faults.add_argument(
-        "--omit", type=float, default=0.0, help="probability that an answer leaves some ARNs out"
+        "--burst",
+        type=int,
+        default=1,
+        help="token bucket capacity, in calls (default: %(default)s)",
     )
-    faults.add_argument("--stall", type=float, default=0.0, help="probability of stalling")
-    faults.add_argument("--stall-seconds", type=float, default=30.0, help="length of a stall")
+    faults.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        help="seconds added to every answer (default: %(default)s)",
+    )
+    faults.add_argument(
+        "--jitter",
+        type=float,
+        default=0.0,
+        help="up to this many more seconds (default: %(default)s)",
+    )
+    faults.add_argument(
+        "--internal-error",
+        type=float,
+        default=0.0,
+        help="probability of HTTP 500 (default: %(default)s)",
+    )
+    faults.add_argument(
+        "--unavailable",
+        type=float,
+        default=0.0,
+        help="probability of HTTP 503 (default: %(default)s)",
+    )
+    faults.add_argument(
+        "--drop",
+        type=float,
+        default=0.0,
+        help="probability of a dropped connection (default: %(default)s)",
+    )
+    faults.add_argument(
+        "--omit",
+        type=float,
+        default=0.0,
+        help="probability that an answer leaves some ARNs out (default: %(default)s)",
+    )
+    faults.add_argument(
+        "--stall", type=float, default=0.0, help="probability of stalling (default: %(default)s)"
+    )
+    faults.add_argument(
+        "--stall-seconds",
+        type=float,
+        default=30.0,
+        help="seconds a stall lasts (default: %(default)s)",
+    )
     faults.add_argument(
         "--reject-with",
         default=None,
         metavar="CODE",
-        help="answer every call with this error (e.g. ExpiredTokenException)",
+        help="answer every call with this error, e.g. ExpiredTokenException (default: none)",
     )
-    faults.add_argument("--seed", type=int, default=None, help="seed for the fault draws")
+    faults.add_argument(
+        "--seed", type=int, default=None, help="seed for the fault draws (default: random)"
+    )
 
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
@@ -76,6 +140,18 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     except ValueError as exc:
         print(f"sagefetch local-server: {exc}", file=sys.stderr)
         return 2
+    try:
+        sagemaker = LocalSageMaker(
+            backend=args.backend,
+            region=args.region,
+            account_id=args.account_id,
+            faults=faults,
+            host=args.host,
+            port=args.port,
+        )
+    except ImportError as exc:
+        print(f"sagefetch local-server: {exc}", file=sys.stderr)
+        return 2
     stop = threading.Event()
 
     def request_stop(_signum: int, _frame: FrameType | None) -> Any:
@@ -83,14 +159,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with LocalSageMaker(
-            backend=args.backend,
-            region=args.region,
-            account_id=args.account_id,
-            faults=faults,
-            host=args.host,
-            port=args.port,
-        ) as sagemaker:
+        with sagemaker:
             arns = sagemaker.seed(groups=args.groups, versions=args.versions)
             print(
                 f"Local SageMaker ({args.backend}) listening on {sagemaker.endpoint_url}", file=out

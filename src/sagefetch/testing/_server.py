@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal, Self
@@ -68,6 +69,8 @@ class LocalSageMaker:
     ) -> None:
         if backend not in ("moto", "synthetic"):
             raise ValueError(f"backend must be 'moto' or 'synthetic', got {backend!r}")
+        if backend == "moto" and not _has_moto_server():
+            raise ImportError(MISSING_TESTING_EXTRA)
         self.backend: Backend = backend
         self.region = region
         self.account_id = account_id
@@ -249,3 +252,14 @@ class LocalSageMaker:
         self._running_server()
         assert self._layer is not None
         return self._layer
+
+
+#: What ``LocalSageMaker(backend="moto")`` says when ``sagefetch[testing]`` is not installed.
+MISSING_TESTING_EXTRA: Final = (
+    "the local SageMaker needs moto's server: pip install 'sagefetch[testing]'"
+)
+
+
+def _has_moto_server() -> bool:
+    """Whether moto and the server parts of ``moto[server]`` (flask) can be imported."""
+    return all(importlib.util.find_spec(name) is not None for name in ("moto", "flask"))

@@ -19,63 +19,23 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from ._credentials import role_account
-from ._exceptions import RunStoppedError
-from ._fetcher import ModelPackageFetcher
-from ._outcomes import Failed, FetchStats
-from ._progress import JobReport
+from sagefetch._exceptions import RunStoppedError
+from sagefetch._fetcher import ModelPackageFetcher
+from sagefetch._outcomes import Failed, FetchStats
+
+from ._reports import JobReport, Shard, ShardReport
 from ._where import matches_all
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 
-    from ._discovery import Discovery
+    from sagefetch._discovery import Discovery
+
     from ._progress import JobProgress
     from ._records import Origin, RecordWriter
     from ._where import Condition
 
-__all__ = ["OUTPUT_CLOSED", "Shard", "ShardReport", "run_audit", "total_stats"]
-
-
-@dataclass(frozen=True, slots=True)
-class Shard:
-    """One account (a profile, an assumed role, or the default chain) in one region."""
-
-    region: str | None
-    profile: str | None = None
-    role_arn: str | None = None
-
-    @property
-    def account(self) -> str | None:
-        """The account, when known before any call (an assumed role's)."""
-        return role_account(self.role_arn) if self.role_arn else None
-
-    @property
-    def credentials(self) -> str:
-        """Whose credentials: the role's name, the profile's, or ``default``."""
-        if self.role_arn:
-            return self.role_arn.rsplit(":", 1)[-1]
-        return self.profile or "default"
-
-    @property
-    def name(self) -> str:
-        """How messages name the shard."""
-        return f"{self.credentials} in {self.region or 'the default region'}"
-
-
-@dataclass(kw_only=True)
-class ShardReport(JobReport):
-    """How one shard's audit went."""
-
-    shard: Shard
-    account: str | None = None
-    """The shard's account, as its ARNs (or its role) show it."""
-    region: str | None = None
-    """The shard's region, as its ARNs show it (or as asked for)."""
-    filtered: int = 0
-    """Described packages that did not match ``--where`` (not written)."""
-    duplicates: int = 0
-    """Packages another shard had already written (two profiles of one account)."""
+__all__ = ["OUTPUT_CLOSED", "run_audit", "total_stats"]
 
 
 #: ``RunStoppedError.code`` of every shard when the output was closed.

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from sagefetch._cli import (
+from sagefetch.cli._exits import (
     EXIT_FAILURES,
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -22,7 +22,7 @@ from sagefetch._cli import (
     EXIT_STOPPED,
     EXIT_USAGE,
 )
-from sagefetch._records import AUDIT_CSV_COLUMNS
+from sagefetch.cli._records import AUDIT_CSV_COLUMNS
 from sagefetch.testing import Catalogue, Faults, LocalSageMaker
 from sagefetch.testing._moto import reset_account
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-SAGEFETCH = [sys.executable, "-m", "sagefetch._cli"]
+SAGEFETCH = [sys.executable, "-m", "sagefetch.cli"]
 ACCOUNT_A, ACCOUNT_B, ACCOUNT_DENIED = "111111111111", "222222222222", "333333333333"
 REGIONS = ("us-east-1", "eu-west-1")
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from sagefetch._records import CSV_COLUMNS
+from sagefetch.cli._records import CSV_COLUMNS
 from sagefetch.testing import Faults
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from sagefetch.testing import LocalSageMaker
 
-SAGEFETCH = [sys.executable, "-m", "sagefetch._cli"]
+SAGEFETCH = [sys.executable, "-m", "sagefetch.cli"]
 
 
 def _sagefetch(
@@ -302,22 +302,3 @@ def test_sigint_stops_promptly_with_valid_output(
     data = out.read_bytes()
     assert data.endswith(b"\n")
     assert 100 <= len(_records(data)) < 2000
-
-
-def test_demo_runs_the_main_job(tmp_path: Path) -> None:
-    """The demo describes a seeded registry into the file it names."""
-    out = tmp_path / "demo.jsonl"
-
-    result = _sagefetch(
-        "demo", "--groups", "3", "--versions", "20", "--unknown", "4", "--malformed", "2",
-        "--rate", "50", "-o", str(out), timeout=120,
-    )  # fmt: skip
-
-    records = _records(out.read_bytes())
-    statuses = {record["status"] for record in records}
-    assert result.returncode == 3, result.stderr.decode()
-    assert len(records) == 66
-    assert statuses == {"described", "failed"}
-    stderr = result.stderr.decode()
-    assert "calls/s achieved" in stderr
-    assert str(out) in stderr

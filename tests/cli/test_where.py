@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from sagefetch._where import matches_all, parse_condition
+from sagefetch.cli._where import matches_all, parse_condition
 
 SUMMARY: dict[str, Any] = {
     "ModelPackageArn": "arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn-0001/3",

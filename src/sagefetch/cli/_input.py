@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Final
 
 import anyio.to_thread
 
+from ._exits import UsageError
+
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+    from contextlib import ExitStack
 
-__all__ = ["MAX_LINE_BYTES", "ArnReader", "BadLine", "count_lines"]
+__all__ = ["MAX_LINE_BYTES", "ArnReader", "BadLine", "count_lines", "open_input"]
 
 #: Lines longer than this are not read whole: they become failed records.
 MAX_LINE_BYTES: Final = 64 * 1024
@@ -108,3 +113,17 @@ def count_lines(stream: BinaryIO) -> int:
         last = chunk[-1:]
     stream.seek(0)
     return count + (last != b"\n")
+
+
+def open_input(name: str, files: ExitStack) -> tuple[BinaryIO, int | None]:
+    if name == "-":
+        return sys.stdin.buffer, None
+    path = Path(name)
+    if path.is_dir():
+        raise UsageError(f"{name} is a directory, not a file of ARNs")
+    try:
+        source: BinaryIO = files.enter_context(path.open("rb"))
+    except OSError as exc:
+        raise UsageError(f"cannot read {name}: {exc.strerror or exc}") from exc
+    total = count_lines(source) if path.is_file() else None
+    return source, total

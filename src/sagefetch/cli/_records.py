@@ -15,13 +15,17 @@ from __future__ import annotations
 import csv
 import io
 import os
+import sys
 from typing import TYPE_CHECKING, Any, BinaryIO, Final, Literal, Protocol
 
 import orjson
 
-from ._outcomes import Described, Failed, Outcome
+from sagefetch._outcomes import Described, Failed, Outcome
+
+from ._exits import UsageError
 
 if TYPE_CHECKING:
+    from contextlib import ExitStack
     from pathlib import Path
 
 __all__ = [
@@ -30,6 +34,7 @@ __all__ = [
     "Format",
     "Origin",
     "RecordWriter",
+    "open_output",
     "read_recorded_arns",
     "writer_for",
 ]
@@ -178,3 +183,29 @@ def read_recorded_arns(path: Path, fmt: Format) -> set[str]:
                 "HINT: --resume needs the output of an earlier run with the same --format."
             ) from exc
     return arns
+
+
+def open_output(
+    path: Path | None, fmt: Format, *, resume: bool, files: ExitStack
+) -> tuple[BinaryIO, set[str]]:
+    """Open the output (``None``: stdout) and the ARNs it already records (``resume``).
+
+    Without ``resume`` an existing file is replaced; with it, appended to.
+    """
+    if path is None:
+        if resume:
+            raise UsageError("--resume needs --output FILE: it reads the ARNs already there")
+        return sys.stdout.buffer, set()
+    if path.is_dir():
+        raise UsageError(f"{path} is a directory")
+    recorded: set[str] = set()
+    try:
+        if resume and path.exists():
+            try:
+                recorded = read_recorded_arns(path, fmt)
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise UsageError(str(exc)) from exc
+            return files.enter_context(path.open("ab")), recorded
+        return files.enter_context(path.open("wb")), recorded
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc

@@ -9,17 +9,20 @@ import time
 from contextlib import aclosing
 from typing import TYPE_CHECKING
 
-from ._exceptions import RunStoppedError
+from sagefetch._exceptions import RunStoppedError
+from sagefetch._outcomes import Described, Failed
+
 from ._input import BadLine
-from ._outcomes import Described, Failed
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from ._fetcher import ModelPackageFetcher
+    from sagefetch._fetcher import ModelPackageFetcher
+
     from ._input import ArnReader
-    from ._progress import JobProgress, JobReport
+    from ._progress import JobProgress
     from ._records import RecordWriter
+    from ._reports import JobReport
 
 __all__ = ["INVALID_INPUT", "run_job"]
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections import Counter
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Self
 
 from rich import box
@@ -25,35 +23,13 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
-    from ._audit import ShardReport
-    from ._exceptions import RunStoppedError
-    from ._outcomes import FetchStats
+    from sagefetch._outcomes import FetchStats
 
-__all__ = ["JobProgress", "JobReport", "print_shards", "print_summary"]
+    from ._reports import JobReport, ShardReport
+
+__all__ = ["JobProgress", "print_shards", "print_summary"]
 
 _REFRESH: float = 0.2
-
-
-@dataclass
-class JobReport:
-    """How a describe job went."""
-
-    described: int = 0
-    failures: Counter[str] = field(default_factory=Counter)
-    """Failed records by error code."""
-    resumed: int = 0
-    """ARNs skipped because the output already had them (``--resume``)."""
-    skipped_lines: int = 0
-    """Blank and comment lines."""
-    elapsed: float = 0.0
-    stats: FetchStats | None = None
-    stopped: RunStoppedError | None = None
-    """Why the run stopped early, if it did."""
-
-    @property
-    def failed(self) -> int:
-        """Failed records written."""
-        return sum(self.failures.values())
 
 
 class JobProgress:

@@ -1,0 +1,136 @@
+"""``sagefetch audit``: discovery plus describe in every (account, region) shard."""
+
+from __future__ import annotations
+
+import sys
+import time
+from contextlib import ExitStack
+from typing import TYPE_CHECKING
+
+from sagefetch._credentials import role_account
+from sagefetch._discovery import Discovery
+from sagefetch._exceptions import ConfigurationError
+from sagefetch._redact import mask_text
+
+from ._exits import (
+    EXIT_FAILURES,
+    EXIT_OK,
+    EXIT_SHARDS_STOPPED,
+    EXIT_STOPPED,
+    EXIT_USAGE,
+    UsageError,
+)
+from ._progress import JobProgress, print_shards
+from ._records import Format, open_output, writer_for
+from ._reports import Shard, ShardReport
+from ._run import fetcher_settings
+from ._shards import OUTPUT_CLOSED, run_audit
+from ._where import parse_condition
+
+if TYPE_CHECKING:
+    import argparse
+
+    from rich.console import Console
+
+__all__ = ["audit"]
+
+
+def _shards(args: argparse.Namespace) -> list[Shard]:
+    if args.regions and args.region:
+        raise UsageError("give --regions or --region, not both")
+    if args.profiles and args.profile:
+        raise UsageError(
+            "give --profiles or --profile, not both\n"
+            "HINT: --profile is the one set of credentials (and the source of --role-arn)."
+        )
+    for role_arn in args.role_arn:
+        try:
+            role_account(role_arn)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+    regions: list[str | None] = args.regions or [args.region]
+    accounts: list[tuple[str | None, str | None]] = [
+        *((profile, None) for profile in args.profiles or []),
+        *((args.profile, role) for role in dict.fromkeys(args.role_arn)),
+    ] or [(args.profile, None)]
+    return [
+        Shard(region=region, profile=profile, role_arn=role)
+        for profile, role in accounts
+        for region in regions
+    ]
+
+
+def _audit_exit_code(reports: list[ShardReport]) -> int:
+    stopped = [report for report in reports if report.stopped is not None]
+    if stopped and len(stopped) < len(reports):
+        return EXIT_SHARDS_STOPPED
+    if stopped:
+        return (
+            EXIT_USAGE
+            if all(isinstance(report.stopped, ConfigurationError) for report in stopped)
+            else EXIT_STOPPED
+        )
+    return EXIT_FAILURES if any(report.failed for report in reports) else EXIT_OK
+
+
+async def audit(args: argparse.Namespace, stderr: Console) -> int:
+    fmt: Format = args.format
+    if not 1 <= args.batch_size <= 100:
+        raise UsageError(f"--batch-size must be 1..100, got {args.batch_size}")
+    if args.groups and args.unversioned:
+        raise UsageError("--unversioned lists packages outside any group: not with --group")
+    try:
+        conditions = [parse_condition(text) for text in args.where]
+        discovery = Discovery(
+            groups=args.groups,
+            approval_status=args.approval_status,
+            created_after=args.created_after,
+            created_before=args.created_before,
+            unversioned=args.unversioned is not False and not args.groups,
+            concurrency=args.list_concurrency,
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    if args.max_shards < 1:
+        raise UsageError(f"--max-shards must be at least 1, got {args.max_shards}")
+    shards = _shards(args)
+    started = time.monotonic()
+    with ExitStack() as files:
+        out, recorded = open_output(args.output, fmt, resume=args.resume, files=files)
+        writer = writer_for(fmt, out, origin=True)
+        if not args.resume or out.tell() == 0:
+            writer.header()
+        show = args.progress if args.progress is not None else stderr.is_terminal
+        with JobProgress(
+            enabled=show and not stderr.quiet, total=None, console=stderr, label="audit"
+        ) as bar:
+            try:
+                reports = await run_audit(
+                    shards,
+                    discovery=discovery,
+                    conditions=conditions,
+                    writer=writer,
+                    recorded=recorded,
+                    progress=bar,
+                    endpoint_url=args.endpoint_url,
+                    max_shards=args.max_shards,
+                    settings=fetcher_settings(args),
+                )
+            except ValueError as exc:
+                raise UsageError(str(exc)) from exc
+    print_shards(
+        stderr,
+        reports,
+        time.monotonic() - started,
+        filtering=bool(conditions),
+        resuming=args.resume,
+    )
+    closed = [r.stopped for r in reports if r.stopped and r.stopped.code == OUTPUT_CLOSED]
+    if closed:
+        print(f"sagefetch audit: {closed[0]}", file=sys.stderr)  # the same for every shard
+    else:
+        for report in reports:
+            if report.stopped is not None:
+                message = mask_text(str(report.stopped))
+                print(f"sagefetch audit: {report.shard.name}: {message}", file=sys.stderr)
+    return _audit_exit_code(reports)

@@ -1,0 +1,108 @@
+"""``sagefetch describe``: the ARNs of a file (or stdin), one record per distinct ARN."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import ExitStack
+from typing import TYPE_CHECKING, BinaryIO
+
+from sagefetch._exceptions import ConfigurationError, RunStoppedError
+from sagefetch._fetcher import ModelPackageFetcher
+from sagefetch._redact import mask_text
+
+from ._exits import UsageError
+from ._input import ArnReader, open_input
+from ._job import run_job
+from ._progress import JobProgress, print_summary
+from ._records import Format, open_output, writer_for
+from ._reports import JobReport
+from ._run import exit_code, fetcher_settings
+
+if TYPE_CHECKING:
+    import argparse
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from ._records import RecordWriter
+
+__all__ = ["describe", "describe_into"]
+
+
+async def describe(args: argparse.Namespace, stderr: Console) -> int:
+    """Run ``sagefetch describe``; returns the exit code."""
+    fmt: Format = args.format
+    if not 1 <= args.batch_size <= 100:
+        raise UsageError(f"--batch-size must be 1..100, got {args.batch_size}")
+    with ExitStack() as files:
+        source, total = open_input(args.arn_file, files)
+        _refuse_output_onto_input(args.arn_file, args.output)
+        out, recorded = open_output(args.output, fmt, resume=args.resume, files=files)
+        writer = writer_for(fmt, out)
+        if not args.resume or out.tell() == 0:
+            writer.header()
+        try:
+            fetcher = ModelPackageFetcher(
+                region_name=args.region,
+                profile_name=args.profile,
+                endpoint_url=args.endpoint_url,
+                **fetcher_settings(args),
+            )
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+        report = await describe_into(
+            fetcher,
+            source,
+            writer,
+            recorded,
+            total=total,
+            progress=args.progress,
+            stderr=stderr,
+        )
+    print_summary(stderr, report)
+    if report.stopped is not None:
+        print(f"sagefetch describe: {mask_text(str(report.stopped))}", file=sys.stderr)
+    return exit_code(report)
+
+
+async def describe_into(
+    fetcher: ModelPackageFetcher,
+    source: BinaryIO,
+    writer: RecordWriter,
+    recorded: set[str],
+    *,
+    total: int | None,
+    progress: bool | None,
+    stderr: Console,
+) -> JobReport:
+    """Describe the ARNs of ``source`` into ``writer``: the code path of describe and demo."""
+    show = progress if progress is not None else stderr.is_terminal
+    report = JobReport()
+    with JobProgress(enabled=show and not stderr.quiet, total=total, console=stderr) as bar:
+        try:
+            async with fetcher:
+                await run_job(
+                    fetcher=fetcher,
+                    reader=ArnReader(source),
+                    writer=writer,
+                    recorded=recorded,
+                    progress=bar,
+                    report=report,
+                )
+        except ConfigurationError as exc:
+            report.stopped = exc
+        except BrokenPipeError:
+            report.stopped = RunStoppedError("the output was closed before the run finished")
+    return report
+
+
+def _refuse_output_onto_input(arn_file: str, output: Path | None) -> None:
+    """The input is never truncated: writing the records over it is a usage error."""
+    if output is None or arn_file == "-":
+        return
+    try:
+        same = output.exists() and output.samefile(arn_file)
+    except OSError:
+        return
+    if same:
+        raise UsageError(f"--output {output} is the input file; records would overwrite the ARNs")

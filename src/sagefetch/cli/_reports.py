@@ -1,0 +1,78 @@
+"""What a run reports: how a describe job or one audit shard went."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sagefetch._credentials import role_account
+
+if TYPE_CHECKING:
+    from sagefetch._exceptions import RunStoppedError
+    from sagefetch._outcomes import FetchStats
+
+__all__ = ["JobReport", "Shard", "ShardReport"]
+
+
+@dataclass
+class JobReport:
+    """How a describe job went."""
+
+    described: int = 0
+    failures: Counter[str] = field(default_factory=Counter)
+    """Failed records by error code."""
+    resumed: int = 0
+    """ARNs skipped because the output already had them (``--resume``)."""
+    skipped_lines: int = 0
+    """Blank and comment lines."""
+    elapsed: float = 0.0
+    stats: FetchStats | None = None
+    stopped: RunStoppedError | None = None
+    """Why the run stopped early, if it did."""
+
+    @property
+    def failed(self) -> int:
+        """Failed records written."""
+        return sum(self.failures.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Shard:
+    """One account (a profile, an assumed role, or the default chain) in one region."""
+
+    region: str | None
+    profile: str | None = None
+    role_arn: str | None = None
+
+    @property
+    def account(self) -> str | None:
+        """The account, when known before any call (an assumed role's)."""
+        return role_account(self.role_arn) if self.role_arn else None
+
+    @property
+    def credentials(self) -> str:
+        """Whose credentials: the role's name, the profile's, or ``default``."""
+        if self.role_arn:
+            return self.role_arn.rsplit(":", 1)[-1]
+        return self.profile or "default"
+
+    @property
+    def name(self) -> str:
+        """How messages name the shard."""
+        return f"{self.credentials} in {self.region or 'the default region'}"
+
+
+@dataclass(kw_only=True)
+class ShardReport(JobReport):
+    """How one shard's audit went."""
+
+    shard: Shard
+    account: str | None = None
+    """The shard's account, as its ARNs (or its role) show it."""
+    region: str | None = None
+    """The shard's region, as its ARNs show it (or as asked for)."""
+    filtered: int = 0
+    """Described packages that did not match ``--where`` (not written)."""
+    duplicates: int = 0
+    """Packages another shard had already written (two profiles of one account)."""

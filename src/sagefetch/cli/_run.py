@@ -1,0 +1,115 @@
+"""Running a command: logging, the console, signals and the exit code."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from rich.console import Console
+
+from sagefetch._exceptions import ConfigurationError
+
+from ._exits import (
+    EXIT_FAILURES,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_STOPPED,
+    EXIT_TERMINATED,
+    EXIT_USAGE,
+    UsageError,
+)
+from ._logging import configure_logging
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable, Coroutine
+
+    from ._reports import JobReport
+
+__all__ = ["exit_code", "fetcher_settings", "run_command"]
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run the command ``args`` name; usage errors exit 2 with one message."""
+    configure_logging(args)
+    stderr = Console(stderr=True, quiet=args.quiet)
+    try:
+        return _run(_command(args.command), args, stderr)
+    except UsageError as exc:
+        print(f"sagefetch {args.command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _command(name: str) -> Callable[[argparse.Namespace, Console], Coroutine[Any, Any, int]]:
+    # Each command's module loads only when that command runs.
+    if name == "describe":
+        from ._describe import describe  # noqa: PLC0415
+
+        return describe
+    if name == "audit":
+        from ._audit import audit  # noqa: PLC0415
+
+        return audit
+    from ._demo import demo  # noqa: PLC0415
+
+    return demo
+
+
+def fetcher_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``ModelPackageFetcher`` keywords the fetching options give."""
+    return {
+        "max_concurrency": args.concurrency,
+        "max_rate": args.max_rate,
+        "batch_size": args.batch_size,
+        "timeout": args.timeout,
+        "max_attempts": args.max_attempts,
+        "deadline": args.deadline,
+    }
+
+
+def exit_code(report: JobReport) -> int:
+    """0 all described, 3 some failed, 4 stopped early, 2 stopped by a configuration error."""
+    if report.stopped is not None:
+        return EXIT_USAGE if isinstance(report.stopped, ConfigurationError) else EXIT_STOPPED
+    return EXIT_FAILURES if report.failed else EXIT_OK
+
+
+def _run(
+    command: Callable[[argparse.Namespace, Console], Coroutine[Any, Any, int]],
+    args: argparse.Namespace,
+    stderr: Console,
+) -> int:
+    """Run a command's coroutine; SIGINT/SIGTERM cancel it and pick the exit code."""
+    received: list[int] = []
+    usage: list[UsageError] = []
+
+    async def guarded() -> int:
+        async with anyio.create_task_group() as group:
+            code: list[int] = []
+
+            async def watch_signals() -> None:
+                with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                    async for signum in signals:
+                        received.append(signum)
+                        group.cancel_scope.cancel()
+                        return
+
+            async def work() -> None:
+                try:
+                    code.append(await command(args, stderr))
+                except UsageError as exc:
+                    usage.append(exc)
+                group.cancel_scope.cancel()
+
+            group.start_soon(watch_signals)
+            group.start_soon(work)
+        if usage:
+            raise usage[0]
+        if received:
+            stderr.print("[yellow]interrupted: the output holds every record written so far")
+            return EXIT_TERMINATED if received[0] == signal.SIGTERM else EXIT_INTERRUPTED
+        return code[0]
+
+    return anyio.run(guarded)
