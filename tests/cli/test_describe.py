@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -302,3 +303,60 @@ def test_sigint_stops_promptly_with_valid_output(
     data = out.read_bytes()
     assert data.endswith(b"\n")
     assert 100 <= len(_records(data)) < 2000
+
+
+def test_dash_output_is_stdout(local_sagemaker: LocalSageMaker, tmp_path: Path) -> None:
+    """``-o -`` writes the records to standard output, as ``-`` reads standard input."""
+    arns = local_sagemaker.seed(groups=1, versions=2)
+
+    result = _describe(local_sagemaker, "-", "-o", "-", stdin="\n".join(arns).encode())
+
+    assert result.returncode == 0, result.stderr.decode()
+    assert sorted(record["arn"] for record in _records(result.stdout)) == sorted(arns)
+    assert not (tmp_path / "-").exists()
+
+
+def test_the_input_file_is_never_the_output(
+    local_sagemaker: LocalSageMaker, tmp_path: Path
+) -> None:
+    """``-o`` naming the ARN file itself is a usage error, and the ARN file is left whole."""
+    arns = local_sagemaker.seed(groups=1, versions=2)
+    source = _write_arns(tmp_path / "arns.txt", arns)
+    before = source.read_bytes()
+
+    result = _describe(local_sagemaker, str(source), "-o", str(tmp_path / "." / "arns.txt"))
+
+    assert result.returncode == 2
+    assert "is the input file" in result.stderr.decode()
+    assert source.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("environment", "works"),
+    [
+        pytest.param({"AWS_REGION": "us-east-1"}, True, id="AWS_REGION"),
+        pytest.param({}, False, id="no-region"),
+    ],
+)
+def test_aws_region_is_honoured_without_aws_default_region(
+    local_sagemaker: LocalSageMaker, environment: dict[str, str], *, works: bool
+) -> None:
+    """With AWS_DEFAULT_REGION unset, AWS_REGION picks the region (as AWS CLI v2 does)."""
+    arns = local_sagemaker.seed(groups=1, versions=2)
+    env = {k: v for k, v in os.environ.items() if k not in {"AWS_DEFAULT_REGION", "AWS_REGION"}}
+
+    result = subprocess.run(
+        [*SAGEFETCH, "describe", "-", "--endpoint-url", local_sagemaker.endpoint_url],
+        input="\n".join(arns).encode(),
+        capture_output=True,
+        timeout=60,
+        check=False,
+        env={**env, **environment},
+    )
+
+    if works:
+        assert result.returncode == 0, result.stderr.decode()
+        assert len(_records(result.stdout)) == 2
+    else:
+        assert result.returncode in {2, 4}
+        assert b"region" in result.stderr.lower()

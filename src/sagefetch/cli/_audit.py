@@ -20,10 +20,10 @@ from ._exits import (
     EXIT_USAGE,
     UsageError,
 )
+from ._parser import fetcher_settings
 from ._progress import JobProgress, print_shards
 from ._records import Format, open_output, writer_for
 from ._reports import Shard, ShardReport
-from ._run import fetcher_settings
 from ._shards import OUTPUT_CLOSED, run_audit
 from ._where import parse_condition
 

@@ -26,9 +26,10 @@ from sagefetch._outcomes import INVALID_ARN, Described, Failed
 
 from ._describe import describe_into
 from ._exits import EXIT_FAILURES, EXIT_OK, UsageError
+from ._parser import fetcher_settings
 from ._progress import print_summary
 from ._records import open_output, writer_for
-from ._run import exit_code, fetcher_settings
+from ._reports import exit_code
 
 if TYPE_CHECKING:
     import argparse

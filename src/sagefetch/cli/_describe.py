@@ -13,10 +13,10 @@ from sagefetch._redact import mask_text
 from ._exits import UsageError
 from ._input import ArnReader, open_input
 from ._job import run_job
+from ._parser import fetcher_settings
 from ._progress import JobProgress, print_summary
 from ._records import Format, open_output, writer_for
-from ._reports import JobReport
-from ._run import exit_code, fetcher_settings
+from ._reports import JobReport, exit_code
 
 if TYPE_CHECKING:
     import argparse

@@ -13,7 +13,7 @@ from typing import Any
 
 from ._where import FIELDS
 
-__all__ = ["FORMAT_WORDS", "parser"]
+__all__ = ["FORMAT_WORDS", "fetcher_settings", "parser"]
 
 #: Values of ``--output`` that are format names, typed by AWS CLI habit.
 FORMAT_WORDS = frozenset({"json", "jsonl", "csv", "text", "table", "yaml"})
@@ -334,3 +334,15 @@ def _display_options(parser: argparse.ArgumentParser) -> None:
     display.add_argument(
         "--quiet", action="store_true", help="print nothing but errors (default: off)"
     )
+
+
+def fetcher_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``ModelPackageFetcher`` keywords the fetching options give."""
+    return {
+        "max_concurrency": args.concurrency,
+        "max_rate": args.max_rate,
+        "batch_size": args.batch_size,
+        "timeout": args.timeout,
+        "max_attempts": args.max_attempts,
+        "deadline": args.deadline,
+    }

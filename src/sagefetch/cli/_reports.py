@@ -7,12 +7,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sagefetch._credentials import role_account
+from sagefetch._exceptions import ConfigurationError
+
+from ._exits import EXIT_FAILURES, EXIT_OK, EXIT_STOPPED, EXIT_USAGE
 
 if TYPE_CHECKING:
     from sagefetch._exceptions import RunStoppedError
     from sagefetch._outcomes import FetchStats
 
-__all__ = ["JobReport", "Shard", "ShardReport"]
+__all__ = ["JobReport", "Shard", "ShardReport", "exit_code"]
 
 
 @dataclass
@@ -76,3 +79,10 @@ class ShardReport(JobReport):
     """Described packages that did not match ``--where`` (not written)."""
     duplicates: int = 0
     """Packages another shard had already written (two profiles of one account)."""
+
+
+def exit_code(report: JobReport) -> int:
+    """0 all described, 3 some failed, 4 stopped early, 2 stopped by a configuration error."""
+    if report.stopped is not None:
+        return EXIT_USAGE if isinstance(report.stopped, ConfigurationError) else EXIT_STOPPED
+    return EXIT_FAILURES if report.failed else EXIT_OK

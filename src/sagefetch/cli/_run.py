@@ -9,26 +9,15 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from rich.console import Console
 
-from sagefetch._exceptions import ConfigurationError
-
-from ._exits import (
-    EXIT_FAILURES,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_STOPPED,
-    EXIT_TERMINATED,
-    EXIT_USAGE,
-    UsageError,
-)
+from ._exits import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, UsageError
 from ._logging import configure_logging
 
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable, Coroutine
 
-    from ._reports import JobReport
 
-__all__ = ["exit_code", "fetcher_settings", "run_command"]
+__all__ = ["run_command"]
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -55,25 +44,6 @@ def _command(name: str) -> Callable[[argparse.Namespace, Console], Coroutine[Any
     from ._demo import demo  # noqa: PLC0415
 
     return demo
-
-
-def fetcher_settings(args: argparse.Namespace) -> dict[str, Any]:
-    """The ``ModelPackageFetcher`` keywords the fetching options give."""
-    return {
-        "max_concurrency": args.concurrency,
-        "max_rate": args.max_rate,
-        "batch_size": args.batch_size,
-        "timeout": args.timeout,
-        "max_attempts": args.max_attempts,
-        "deadline": args.deadline,
-    }
-
-
-def exit_code(report: JobReport) -> int:
-    """0 all described, 3 some failed, 4 stopped early, 2 stopped by a configuration error."""
-    if report.stopped is not None:
-        return EXIT_USAGE if isinstance(report.stopped, ConfigurationError) else EXIT_STOPPED
-    return EXIT_FAILURES if report.failed else EXIT_OK
 
 
 def _run(
