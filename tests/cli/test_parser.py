@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -75,3 +77,44 @@ def test_a_format_word_as_output_is_a_usage_error(
     assert result.returncode == 2
     assert "--format" in result.stderr
     assert not (cwd / word).exists()
+
+
+def _long_options(command: argparse.ArgumentParser) -> set[str]:
+    return {
+        option.removeprefix("--no-").removeprefix("--")
+        for action in command._actions
+        for option in action.option_strings
+        if option.startswith("--") and option not in {"--help", "--version"}
+    }
+
+
+def _synopsis(readme: str, command: str) -> str:
+    heading = readme.index(f"### `{command}`")
+    start = readme.index("```\n", heading) + 4
+    return readme[start : readme.index("```", start)]
+
+
+@pytest.mark.parametrize("command", ["describe", "audit", "demo", "local-server"])
+def test_the_readme_synopsis_lists_exactly_the_options(command: str) -> None:
+    """Each command's synopsis in the README names the options ``--help`` has, no more."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    text = _synopsis(readme, f"sagefetch {command}")
+    parsers = _parsers()
+    written = {flag.removeprefix("no-") for flag in re.findall(r"--([a-z][a-z-]*)", text)}
+    if "[-o " in text:
+        written.add("output")  # -o is --output's short form
+    if "options of describe" in text:
+        describe = parsers["sagefetch describe"]
+        written |= {
+            option
+            for group in describe._action_groups
+            if group.title in {"fetching", "display"}
+            for option in _long_options(_group_parser(group))
+        }
+    assert written == _long_options(parsers[f"sagefetch {command}"])
+
+
+def _group_parser(group: argparse._ArgumentGroup) -> argparse.ArgumentParser:
+    holder = argparse.ArgumentParser(add_help=False)
+    holder._actions = list(group._group_actions)
+    return holder

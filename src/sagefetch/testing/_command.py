@@ -26,85 +26,112 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="moto's SageMaker, or the fast synthetic catalogue (default: %(default)s)",
     )
     parser.add_argument(
-        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+        "--host",
+        metavar="HOST",
+        default="127.0.0.1",
+        help="address to listen on (default: %(default)s)",
     )
     parser.add_argument(
         "--port",
+        metavar="N",
         type=int,
         default=0,
         help="port to listen on; 0 picks a free one (default: %(default)s)",
     )
     parser.add_argument(
         "--region",
+        metavar="R",
         default=DEFAULT_REGION,
         help="region in the ARNs it serves (default: %(default)s)",
     )
     parser.add_argument(
         "--account-id",
+        metavar="ID",
         default=DEFAULT_ACCOUNT_ID,
         help="account in the ARNs it serves (default: %(default)s)",
     )
     seeding = parser.add_argument_group("seeding")
     seeding.add_argument(
         "--groups",
+        metavar="G",
         type=int,
         default=10,
         help="model package groups to create (default: %(default)s)",
     )
     seeding.add_argument(
-        "--versions", type=int, default=30, help="versions in each group (default: %(default)s)"
+        "--versions",
+        metavar="V",
+        type=int,
+        default=30,
+        help="versions in each group (default: %(default)s)",
     )
     faults = parser.add_argument_group("faults")
     faults.add_argument(
-        "--rate", type=float, default=None, help="calls/s the server allows (default: no limit)"
+        "--rate",
+        metavar="CALLS_PER_S",
+        type=float,
+        default=None,
+        help="calls/s the server allows (default: no limit)",
     )
     faults.add_argument(
         "--burst",
+        metavar="N",
         type=int,
         default=1,
         help="token bucket capacity, in calls (default: %(default)s)",
     )
     faults.add_argument(
         "--latency",
+        metavar="S",
         type=float,
         default=0.0,
         help="seconds added to every answer (default: %(default)s)",
     )
     faults.add_argument(
         "--jitter",
+        metavar="S",
         type=float,
         default=0.0,
         help="up to this many more seconds (default: %(default)s)",
     )
     faults.add_argument(
         "--internal-error",
+        metavar="P",
         type=float,
         default=0.0,
         help="probability of HTTP 500 (default: %(default)s)",
     )
     faults.add_argument(
         "--unavailable",
+        metavar="P",
         type=float,
         default=0.0,
         help="probability of HTTP 503 (default: %(default)s)",
     )
     faults.add_argument(
         "--drop",
+        metavar="P",
         type=float,
         default=0.0,
         help="probability of a dropped connection (default: %(default)s)",
     )
     faults.add_argument(
         "--omit",
+        metavar="P",
         type=float,
         default=0.0,
         help="probability that an answer leaves some ARNs out (default: %(default)s)",
     )
     faults.add_argument(
-        "--stall", type=float, default=0.0, help="probability of stalling (default: %(default)s)"
+        "--stall",
+        metavar="P",
+        type=float,
+        default=0.0,
+        help="probability of stalling (default: %(default)s)",
     )
     faults.add_argument(
         "--stall-seconds",
+        metavar="S",
         type=float,
         default=30.0,
         help="seconds a stall lasts (default: %(default)s)",
@@ -116,7 +143,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="answer every call with this error, e.g. ExpiredTokenException (default: none)",
     )
     faults.add_argument(
-        "--seed", type=int, default=None, help="seed for the fault draws (default: random)"
+        "--seed",
+        metavar="N",
+        type=int,
+        default=None,
+        help="seed for the fault draws (default: random)",
     )
 
 
