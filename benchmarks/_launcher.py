@@ -11,8 +11,9 @@ package imported): a peer's peak RSS can only be floored at the launcher's own
 
 SPEC_JSON: ``{"command": [...], "stdout": path, "stderr": path, "out_file": path,
 "timeout": seconds}``. The peer inherits the launcher's environment. Prints one
-JSON line: exit code, timed out, wall, user and system CPU, peak RSS, and when
-the output file first grew. SIGTERM or SIGINT stop the peer too.
+JSON line: exit code, timed out, when the peer was forked (``time.monotonic()``,
+one clock for every process on Linux), wall, user and system CPU, peak RSS, and
+when the output file first grew. SIGTERM or SIGINT stop the peer too.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ def _measure(pid: int, spec: dict[str, object], started: float) -> dict[str, obj
         "exit_code": os.waitstatus_to_exitcode(status),
         "timed_out": timed_out,
         "interrupted": bool(_stop_requested),
+        "started": started,
         "wall_seconds": now - started,
         "user_seconds": usage.ru_utime,
         "system_seconds": usage.ru_stime,

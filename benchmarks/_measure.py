@@ -1,4 +1,8 @@
-"""One peer against one scenario's server: launch, measure, check, summarise."""
+"""One peer against one scenario's server: launch, measure, check, summarise.
+
+Both harnesses (``benchmarks.run`` and ``benchmarks.audit``) measure through
+``run_peer`` and report ``PeerRun``.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +10,32 @@ import dataclasses
 import statistics
 import sys
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from benchmarks._check import OutputCheck, check_output
 from benchmarks._peers import sagefetch_command
 from benchmarks._processes import FirstCallWatcher, clean_environment, run_child
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
     from pathlib import Path
 
-    from benchmarks._peers import Peer
     from benchmarks._processes import ChildResult, ServerProcess
     from benchmarks._scenarios import Scenario
+
+
+class Client(Protocol):
+    """A peer as ``run_peer`` sees it: a key, a label, and whether it is the CLI."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def is_cli(self) -> bool: ...
+
 
 #: Seconds per needed call allowed on top of 60 s in scenarios without a limit.
 UNLIMITED_SECONDS_PER_CALL = 0.05
@@ -36,12 +54,16 @@ class PeerRun:
     exit_code: int | None
     timed_out: bool
     describe_seconds: float
-    """The peer's own describe phase (CLI: process wall minus its empty-file overhead)."""
+    """The peer's own timed phase (CLI: process wall minus its empty-file overhead).
+
+    Audit: listing and describing.
+    """
     process_seconds: float
     cpu_seconds: float
     peak_rss_mb: float
     first_output_seconds: float | None
     first_call_seconds: float | None
+    """From the peer's start (its fork) to the poll that first saw a call at the server."""
     switched_seconds: float | None
     calls: int
     throttled: int
@@ -136,18 +158,24 @@ def measure_rss_floor(work: Path) -> float:
     return result.peak_rss_mb
 
 
-def run_peer(  # noqa: PLR0917 - the harness's one call site reads fine
-    peer: Peer,
+def run_peer(  # noqa: PLR0917 - the harnesses' call sites read fine
+    peer: Client,
+    command: Callable[[Path], Sequence[str]],
     scenario: Scenario,
     server: ServerProcess,
-    arn_file: Path,
     expected: set[str],
     work: Path,
     cli_overhead: float,
     *,
     keep_output: bool = False,
 ) -> PeerRun:
-    """Reset the server, run ``peer`` to its end, and gather what it did."""
+    """Reset the server, run ``peer`` to its end, and gather what it did.
+
+    Args:
+        command: the peer's command line, given the file its outcomes go to.
+        expected: the distinct ARNs the output must account for.
+        cli_overhead: the CLI's empty-file wall time, taken off its process wall.
+    """
     control = server.control
     assert control is not None
     control.set_faults(scenario.faults)
@@ -159,7 +187,7 @@ def run_peer(  # noqa: PLR0917 - the harness's one call site reads fine
     watcher = FirstCallWatcher(control, scenario, timeout)
     try:
         child = run_child(
-            peer.command(arn_file, out_file, scenario),
+            command(out_file),
             environment=clean_environment(server.environment),
             out_file=out_file,
             log_dir=log_dir,
@@ -187,8 +215,8 @@ def run_peer(  # noqa: PLR0917 - the harness's one call site reads fine
         cpu_seconds=child.cpu_seconds,
         peak_rss_mb=child.peak_rss_mb,
         first_output_seconds=child.first_output_seconds,
-        first_call_seconds=watcher.first_call_seconds,
-        switched_seconds=watcher.switched_seconds,
+        first_call_seconds=_since(child, watcher.first_call_at),
+        switched_seconds=_since(child, watcher.switched_at),
         calls=counters.calls,
         throttled=counters.throttled,
         server_counters=dataclasses.asdict(counters),
@@ -199,7 +227,11 @@ def run_peer(  # noqa: PLR0917 - the harness's one call site reads fine
     )
 
 
-def _describe_seconds(peer: Peer, child: ChildResult, cli_overhead: float) -> float:
+def _since(child: ChildResult, moment: float | None) -> float | None:
+    return None if moment is None else moment - child.started
+
+
+def _describe_seconds(peer: Client, child: ChildResult, cli_overhead: float) -> float:
     reported = child.reported.get("describe_seconds")
     if reported is not None and not child.timed_out:
         return float(reported)

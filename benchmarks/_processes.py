@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,6 +29,11 @@ if TYPE_CHECKING:
 
 _PR_SET_PDEATHSIG = 1
 _STOP_GRACE_SECONDS = 5.0
+#: Every child reads and writes bytecode here, never next to the sources (the venv
+#: and the repository stay untouched). Without it, where PYTHONDONTWRITEBYTECODE
+#: is set and the venv holds no bytecode, every process would compile botocore,
+#: aiohttp and sagefetch again (~0.5 s): a cost no installed package pays twice.
+BYTECODE_CACHE = Path(tempfile.gettempdir()) / "sagefetch-bench-pycache"
 
 
 def _die_with_parent() -> None:
@@ -37,12 +43,17 @@ def _die_with_parent() -> None:
 
 
 def clean_environment(extra: dict[str, str]) -> dict[str, str]:
-    """This environment without real AWS settings, plus ``extra``."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    """This environment without real AWS settings, with the bytecode cache, plus ``extra``."""
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("AWS_") and k != "PYTHONDONTWRITEBYTECODE"
+    }
     environment.update(
         AWS_CONFIG_FILE=os.devnull,
         AWS_SHARED_CREDENTIALS_FILE=os.devnull,
         AWS_EC2_METADATA_DISABLED="true",
+        PYTHONPYCACHEPREFIX=str(BYTECODE_CACHE),
     )
     environment.update(extra)
     return environment
@@ -137,6 +148,8 @@ class ChildResult:
 
     exit_code: int | None
     timed_out: bool
+    started: float
+    """``time.monotonic()`` when the launcher forked the peer: the peer's start."""
     wall_seconds: float
     cpu_seconds: float
     peak_rss_mb: float
@@ -190,6 +203,7 @@ def run_child(
     return ChildResult(
         exit_code=None if measured["timed_out"] else measured["exit_code"],
         timed_out=measured["timed_out"],
+        started=measured["started"],
         wall_seconds=measured["wall_seconds"],
         cpu_seconds=measured["user_seconds"] + measured["system_seconds"],
         peak_rss_mb=measured["peak_rss_kb"] / 1024,
@@ -208,9 +222,13 @@ def _reported(stdout: str) -> dict[str, str]:
 class FirstCallWatcher:
     """Finds when a peer's first call reaches the server; for S4, lowers the limit later.
 
-    A thread polls the server's counters until the first call, then (S4 only)
-    waits ``switch_after`` seconds and puts the lower limit in force.
+    A thread polls the server's counters every 20 ms until the first call, then
+    (S4 only) waits ``switch_after`` seconds and puts the lower limit in force.
+    Moments are ``time.monotonic()`` readings, comparable with the launcher's
+    ``ChildResult.started``.
     """
+
+    POLL_SECONDS = 0.02
 
     def __init__(self, control: ServerControl, scenario: Scenario, timeout: float) -> None:
         self._control = control
@@ -218,14 +236,12 @@ class FirstCallWatcher:
         self._timeout = timeout
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="first-call", daemon=True)
-        self.launched = time.monotonic()
-        self.first_call_seconds: float | None = None
-        """Seconds from launch to the first call the server counted."""
-        self.switched_seconds: float | None = None
-        """S4: seconds from launch to the moment the lower limit took effect."""
+        self.first_call_at: float | None = None
+        """When the poll that first saw a call was sent (at most one poll late)."""
+        self.switched_at: float | None = None
+        """S4: when the lower limit took effect."""
 
     def start(self) -> None:
-        self.launched = time.monotonic()
         self._thread.start()
 
     def stop(self) -> None:
@@ -234,17 +250,18 @@ class FirstCallWatcher:
             self._thread.join(timeout=15)
 
     def _watch(self) -> None:
-        deadline = self.launched + self._timeout
+        deadline = time.monotonic() + self._timeout
         while not self._stop.is_set() and time.monotonic() < deadline:
+            polled = time.monotonic()
             if self._control.counters().calls > 0:
-                self.first_call_seconds = time.monotonic() - self.launched
+                self.first_call_at = polled
                 break
-            self._stop.wait(0.02)
+            self._stop.wait(self.POLL_SECONDS)
         switch_after, scenario = self._scenario.switch_after, self._scenario
-        if self.first_call_seconds is None or switch_after is None:
+        if self.first_call_at is None or switch_after is None:
             return
         if self._stop.wait(switch_after):
             return
         assert scenario.lowered_rate is not None
         self._control.set_faults(dataclasses.replace(scenario.faults, rate=scenario.lowered_rate))
-        self.switched_seconds = time.monotonic() - self.launched
+        self.switched_at = time.monotonic()

@@ -5,11 +5,18 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from sagefetch.testing import Faults
+from sagefetch.testing import Catalogue, Faults
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 ARNS_PER_CALL = 100
 SEED = 5
+ACCOUNT, REGION = "123456789012", "us-east-1"
+#: S6's ARN file also holds this many repeated ARNs (plus a comment and a blank line).
+S6_DUPLICATES = 1_000
 #: S4's limit drops from 40 to this many calls/s a third of the way through the ideal.
 S4_LOWER_RATE = 10.0
 
@@ -29,11 +36,13 @@ class Scenario:
     extra_lines: bool = False
     """S6: the ARN file also holds duplicates, blank lines and comments."""
     headline: str = "wall / ideal"
+    listing_calls: int = 0
+    """Audit: the List calls that find the ARNs, on top of the describe calls."""
 
     @property
     def calls_needed(self) -> int:
-        """Calls a perfect client makes: one per 100 distinct ARNs."""
-        return math.ceil(self.arns / ARNS_PER_CALL)
+        """Calls a perfect client makes: one per 100 distinct ARNs, plus any listing."""
+        return math.ceil(self.arns / ARNS_PER_CALL) + self.listing_calls
 
     @property
     def limited(self) -> bool:
@@ -74,6 +83,33 @@ class Scenario:
     def scaled(self, factor: float) -> Scenario:
         """The same scenario with ``factor`` times the ARNs (rates unchanged)."""
         return dataclasses.replace(self, arns=max(ARNS_PER_CALL, round(self.arns * factor)))
+
+    def to_json(self) -> dict[str, object]:
+        """What the results' JSON says of the scenario."""
+        return {
+            "key": self.key,
+            "title": self.title,
+            "arns": self.arns,
+            "calls_needed": self.calls_needed,
+            "ideal_seconds": self.ideal_seconds,
+            "switch_after_seconds": self.switch_after,
+            "faults": {k: getattr(self.faults, k) for k in self.faults.__slots__},
+        }
+
+
+def write_arn_file(scenario: Scenario, path: Path) -> set[str]:
+    """The scenario's ARN file; returns the distinct ARNs every peer must account for."""
+    groups = -(-scenario.arns // 100)
+    arns = Catalogue(ACCOUNT, REGION, groups, 100).arns()[: scenario.arns]
+    with path.open("w", encoding="utf-8") as file:
+        if scenario.extra_lines:
+            file.write("# sagefetch benchmark S6: the catalogue, then some repeats\n\n")
+        file.write("\n".join(arns))
+        file.write("\n")
+        if scenario.extra_lines:
+            step = max(1, len(arns) // S6_DUPLICATES)
+            file.write("\n".join(arns[::step]) + "\n")
+    return set(arns)
 
 
 _THROTTLED = Faults(rate=20.0, burst=5, latency=0.05, jitter=0.01, seed=SEED)

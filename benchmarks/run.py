@@ -1,55 +1,45 @@
 """Run the benchmark: every peer against every scenario, each in its own process.
 
-    .venv/bin/python -m benchmarks.run [--quick] [--scenarios S1,S3] [--peers sagefetch-lib,...]
+    .venv/bin/python -m benchmarks.run [--quick] [--scenarios STARTUP,S1,S3] [--peers ...]
 
 Writes ``latest.md``, ``latest.json`` and ``S<n>.png`` under ``benchmarks/results/``
-(``benchmarks/results/quick/`` with ``--quick``). See ``benchmarks/README.md``.
+(``benchmarks/results/quick/`` with ``--quick``). ``STARTUP`` is the start-up
+measurement (``benchmarks/_startup.py``), run before the scenarios.
+See ``benchmarks/README.md``.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
-import shutil
-import signal
 import sys
-import tempfile
 import time
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from benchmarks._measure import PeerRun, measure_cli_overhead, measure_rss_floor, run_peer
+from benchmarks._harness import (
+    RESULTS,
+    comma_separated,
+    pin_sagefetch,
+    unwind_on_signals,
+    work_directory,
+)
+from benchmarks._measure import measure_cli_overhead, measure_rss_floor, run_peer
 from benchmarks._peers import PEERS
-from benchmarks._processes import ServerProcess
-from benchmarks._report import machine_info, plot_scenario, write_json, write_markdown
-from benchmarks._scenarios import SCENARIOS, Scenario
-from benchmarks._source import ROOT, snapshot_commit, snapshot_sagefetch
-from sagefetch.testing import Catalogue
+from benchmarks._processes import BYTECODE_CACHE, ServerProcess
+from benchmarks._report import Report, plot_scenario, write_markdown
+from benchmarks._scenarios import SCENARIOS, Scenario, write_arn_file
+from benchmarks._startup import RUNS, measure_startup
 
 if TYPE_CHECKING:
-    from types import FrameType
-
+    from benchmarks._measure import PeerRun
     from benchmarks._peers import Peer
+    from benchmarks._startup import Startup
 
-RESULTS = Path(__file__).resolve().parent / "results"
 QUICK_SCALE = 0.1
-ACCOUNT, REGION = "123456789012", "us-east-1"
-#: S6's ARN file also holds this many repeated ARNs (plus a comment and a blank line).
-S6_DUPLICATES = 1_000
-
-
-def _csv(choices: dict[str, Any]) -> Any:
-    def parse(text: str) -> list[str]:
-        keys = [key.strip() for key in text.split(",") if key.strip()]
-        unknown = [key for key in keys if key not in choices]
-        if unknown:
-            raise argparse.ArgumentTypeError(
-                f"unknown: {', '.join(unknown)} (choose from {', '.join(choices)})"
-            )
-        return keys
-
-    return parse
+#: The ``--scenarios`` key of the start-up measurement.
+STARTUP = "STARTUP"
 
 
 def _size(text: str) -> tuple[str, int]:
@@ -57,6 +47,12 @@ def _size(text: str) -> tuple[str, int]:
     if key not in SCENARIOS or not number.isdigit() or int(number) < 1:
         raise argparse.ArgumentTypeError(f"expected S<n>=ARNS, got {text!r}")
     return key, int(number)
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return int(text)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -76,13 +72,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="ARN count of one scenario, after scaling (repeatable)",
     )
     parser.add_argument(
-        "--scenarios", type=_csv(SCENARIOS), default=list(SCENARIOS), help="e.g. S1,S3"
+        "--scenarios",
+        type=comma_separated([STARTUP, *SCENARIOS]),
+        default=[STARTUP, *SCENARIOS],
+        help=f"default: {STARTUP} (start-up) and S1-S6; e.g. S1,S3 or {STARTUP} alone",
     )
     parser.add_argument(
         "--peers",
-        type=_csv(PEERS),
+        type=comma_separated(PEERS),
         default=list(PEERS),
         help=f"comma-separated, from: {', '.join(PEERS)}",
+    )
+    parser.add_argument(
+        "--startup-runs",
+        type=_positive,
+        default=RUNS,
+        metavar="N",
+        help=f"{STARTUP}: runs of each start-up command (default {RUNS})",
     )
     parser.add_argument(
         "--commit",
@@ -103,26 +109,13 @@ def select_scenarios(args: argparse.Namespace) -> list[Scenario]:
     sizes = dict(args.size)
     chosen = []
     for key in args.scenarios:
+        if key == STARTUP:
+            continue
         scenario = SCENARIOS[key].scaled(scale)
         if key in sizes:
             scenario = SCENARIOS[key].scaled(sizes[key] / SCENARIOS[key].arns)
         chosen.append(scenario)
     return chosen
-
-
-def write_arn_file(scenario: Scenario, path: Path) -> set[str]:
-    """The scenario's ARN file; returns the distinct ARNs every peer must account for."""
-    groups = -(-scenario.arns // 100)
-    arns = Catalogue(ACCOUNT, REGION, groups, 100).arns()[: scenario.arns]
-    with path.open("w", encoding="utf-8") as file:
-        if scenario.extra_lines:
-            file.write("# sagefetch benchmark S6: the catalogue, then some repeats\n\n")
-        file.write("\n".join(arns))
-        file.write("\n")
-        if scenario.extra_lines:
-            step = max(1, len(arns) // S6_DUPLICATES)
-            file.write("\n".join(arns[::step]) + "\n")
-    return set(arns)
 
 
 def _summary(run: PeerRun) -> str:
@@ -151,13 +144,27 @@ def run_scenario(
         for peer in peers:
             if scenario.cli_only and not peer.is_cli:
                 continue
-            run = run_peer(peer, scenario, server, arn_file, expected, work, cli_overhead)
+            command = partial(peer.command, arn_file, scenario=scenario)
+            run = run_peer(peer, command, scenario, server, expected, work, cli_overhead)
             print(_summary(run), file=sys.stderr, flush=True)
             runs.append(run)
     return runs
 
 
+def _startup_summary(startup: Startup) -> str:
+    lines = []
+    for timings in (*startup.commands, startup.first_call):
+        median = "-" if timings.median is None else f"{timings.median:.3f} s"
+        over = startup.over_floor(timings.median)
+        extra = "" if over is None or timings is startup.floor else f" ({over:+.3f} s)"
+        state = "ok" if timings.ok else ("not installed" if not timings.installed else "FAILED")
+        lines.append(f"{STARTUP} {timings.name:<32} {state:<13} median {median}{extra}")
+    return "\n".join(lines)
+
+
 def _mode(args: argparse.Namespace) -> str:
+    if args.scenarios == [STARTUP]:
+        return "start-up only"
     if args.quick:
         return "quick"
     if args.scale not in {None, 1.0} or args.size:
@@ -165,69 +172,65 @@ def _mode(args: argparse.Namespace) -> str:
     return "full"
 
 
-def _terminate(signum: int, _frame: FrameType | None) -> None:
-    """SIGTERM: unwind like Ctrl-C, so every child process is stopped."""
-    raise SystemExit(128 + signum)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
-    # Even when started with SIGINT ignored (a background job), Ctrl-C must unwind.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    unwind_on_signals()
     scenarios = select_scenarios(args)
     peers = [PEERS[key] for key in args.peers]
     results = args.results or (RESULTS / "quick" if args.quick else RESULTS)
     results.mkdir(parents=True, exist_ok=True)
-    info = machine_info()
-    settings: dict[str, object] = {
-        "command": shlex.join(["python", "-m", "benchmarks.run", *(argv or sys.argv[1:])]),
-        "mode": _mode(args),
-        "scenarios": [s.key for s in scenarios],
-        "peers": [p.key for p in peers],
-    }
-    started = time.monotonic()
-    work = Path(tempfile.mkdtemp(prefix="sagefetch-bench-"))
-    runs: list[PeerRun] = []
+    report = Report(
+        {
+            "command": shlex.join(["python", "-m", "benchmarks.run", *(argv or sys.argv[1:])]),
+            "mode": _mode(args),
+            "scenarios": list(args.scenarios),
+            "peers": [p.key for p in peers],
+            "bytecode_cache": str(BYTECODE_CACHE),
+        }
+    )
+
+    def write_reports() -> None:
+        report.stamp()
+        write_markdown(results / "latest.md", report, scenarios)
+        report.write_json(results / "latest.json", [scenario.to_json() for scenario in scenarios])
+
     try:
-        source = snapshot_commit(work, args.commit) if args.commit else snapshot_sagefetch(work)
-        # Every child (server, peers, CLI) imports the snapshot, then finds benchmarks/.
-        os.environ["PYTHONPATH"] = os.pathsep.join([str(source.path), str(ROOT)])
-        settings["sagefetch_source"] = source.describe()
-        diff_file = results / "sagefetch-src.diff"
-        diff_file.unlink(missing_ok=True)
-        if source.diff:
-            diff_file.write_text(source.diff)
-        print(f"sagefetch source: {source.describe()}", file=sys.stderr)
-        overhead = measure_cli_overhead(work) if any(p.is_cli for p in peers) else 0.0
-        settings["cli_overhead_seconds"] = overhead
-        settings["rss_floor_mb"] = measure_rss_floor(work)
-        print(f"sagefetch CLI start-up and shut-down: {overhead:.2f} s", file=sys.stderr)
-        for scenario in scenarios:
-            ideal = scenario.ideal_seconds
-            print(
-                f"== {scenario.key} {scenario.title}: {scenario.arns:,} ARNs"
-                + ("" if ideal is None else f", ideal {ideal:.2f} s"),
-                file=sys.stderr,
-                flush=True,
-            )
-            these = run_scenario(scenario, peers, work, overhead)
-            runs += these
-            plot_scenario(results / f"{scenario.key}.png", scenario, these)
-            settings["elapsed_seconds"] = time.monotonic() - started
-            settings["load_average_now"] = [round(load, 2) for load in os.getloadavg()]
-            report = {"info": info, "settings": settings, "scenarios": scenarios, "runs": runs}
-            write_markdown(results / "latest.md", **report)
-            write_json(results / "latest.json", **report)
+        with work_directory("sagefetch-bench-", keep=args.keep_work) as work:
+            source = pin_sagefetch(work, args.commit)
+            report.settings["sagefetch_source"] = source.describe()
+            diff_file = results / "sagefetch-src.diff"
+            diff_file.unlink(missing_ok=True)
+            if source.diff:
+                diff_file.write_text(source.diff)
+            print(f"sagefetch source: {source.describe()}", file=sys.stderr)
+            overhead = 0.0
+            if scenarios and any(p.is_cli for p in peers):
+                overhead = measure_cli_overhead(work)
+                print(f"sagefetch CLI start-up and shut-down: {overhead:.2f} s", file=sys.stderr)
+            report.settings["cli_overhead_seconds"] = overhead
+            report.settings["rss_floor_mb"] = measure_rss_floor(work)
+            if STARTUP in args.scenarios:
+                print(f"== {STARTUP}: start-up, {args.startup_runs} runs each", file=sys.stderr)
+                report.startup = measure_startup(work, runs=args.startup_runs)
+                print(_startup_summary(report.startup), file=sys.stderr, flush=True)
+                write_reports()
+            for scenario in scenarios:
+                ideal = scenario.ideal_seconds
+                print(
+                    f"== {scenario.key} {scenario.title}: {scenario.arns:,} ARNs"
+                    + ("" if ideal is None else f", ideal {ideal:.2f} s"),
+                    file=sys.stderr,
+                    flush=True,
+                )
+                these = run_scenario(scenario, peers, work, overhead)
+                report.runs += these
+                plot_scenario(results / f"{scenario.key}.png", scenario, these)
+                write_reports()
     except KeyboardInterrupt:
-        print("interrupted: results so far are in " + str(results), file=sys.stderr)
+        print(f"interrupted: results so far are in {results}", file=sys.stderr)
         return 130
-    finally:
-        if args.keep_work:
-            print(f"work directory kept: {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
-    print(f"done in {time.monotonic() - started:.0f} s: {results / 'latest.md'}", file=sys.stderr)
+    elapsed = time.monotonic() - report.started
+    print(f"done in {elapsed:.0f} s: {results / 'latest.md'}", file=sys.stderr)
     return 0
 
 
