@@ -9,14 +9,15 @@ import pytest
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 from botocore.exceptions import ClientError
+from botocore.loaders import create_loader
 from botocore.parsers import ResponseParserError
 
 from sagefetch import ModelPackageFetcher
-from sagefetch._decode import FastResponseParserFactory
+from sagefetch._decode import FastResponseParserFactory, fast_data_loader
 from sagefetch.testing import Faults
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Iterator
 
     from sagefetch.testing import LocalSageMaker
 
@@ -124,3 +125,55 @@ async def test_a_fetcher_with_its_own_client_decodes_fast(local_sagemaker: Local
         arn: catalogue.summary(*catalogue.locate(arn))  # type: ignore[misc]
         for arn in arns
     }
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        pytest.param("sagemaker", "service-2", id="sagemaker-model"),
+        pytest.param("sagemaker", "endpoint-rule-set-1", id="sagemaker-rules"),
+        pytest.param("sts", "service-2", id="sts-model"),
+        pytest.param("", "endpoints", id="endpoints"),
+        pytest.param("", "partitions", id="partitions"),
+        pytest.param("", "sdk-default-configuration", id="defaults"),
+    ],
+)
+def test_the_fast_data_loader_loads_what_botocore_loads(name: str, kind: str) -> None:
+    """The data files parsed with orjson equal botocore's own parse, key order included."""
+    session = AioSession()
+    fast = fast_data_loader(session)
+    plain = create_loader(session.get_config_variable("data_path"))
+
+    if name:
+        ours, theirs = (loader.load_service_model(name, kind) for loader in (fast, plain))
+    else:
+        ours, theirs = (loader.load_data(kind) for loader in (fast, plain))
+
+    assert ours == theirs
+    assert list(_keys(ours)) == list(_keys(theirs))
+
+
+def _keys(value: Any) -> Iterator[str]:
+    """Every key of a nested document, in order."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _keys(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _keys(item)
+
+
+async def test_a_fetcher_opens_its_client_with_the_fast_data_loader(
+    local_sagemaker: LocalSageMaker,
+) -> None:
+    """The client a fetcher opens parses botocore's data with orjson, and works."""
+    arns = local_sagemaker.seed(groups=1, versions=2)
+    async with ModelPackageFetcher(
+        endpoint_url=local_sagemaker.endpoint_url, region_name="us-east-1"
+    ) as fetcher:
+        result = await fetcher.describe_all(arns)
+        loader = fetcher._client._loader  # type: ignore[union-attr]
+
+    assert sorted(result["ModelPackageSummaries"]) == sorted(arns)
+    assert type(loader.file_loader).__name__ == "_FastJSONFileLoader"

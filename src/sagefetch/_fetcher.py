@@ -36,7 +36,7 @@ from aiobotocore.session import AioSession
 from ._arns import MAX_ARN_LENGTH, MAX_ARNS_PER_CALL, is_valid_arn
 from ._calls import CallFailedError, CallGuard
 from ._credentials import assume_role, role_account
-from ._decode import FastResponseParserFactory
+from ._decode import FastResponseParserFactory, fast_data_loader
 from ._discovery import ApprovalStatus, Discovery, list_packages
 from ._exceptions import (
     DeadlineExceededError,
@@ -237,6 +237,7 @@ class ModelPackageFetcher:
         settings = self._client_settings
         session = AioSession(profile=settings["profile_name"])
         session.register_component("response_parser_factory", FastResponseParserFactory())
+        session.register_component("data_loader", fast_data_loader(session))
         region = settings["region_name"] or _region_from_environment()
         if settings["role_arn"] is not None:
             assume_role(session, settings["role_arn"], region)

@@ -35,7 +35,7 @@ async def describe(args: argparse.Namespace, stderr: Console) -> int:
     if not 1 <= args.batch_size <= 100:
         raise UsageError(f"--batch-size must be 1..100, got {args.batch_size}")
     with ExitStack() as files:
-        source, total = open_input(args.arn_file, files)
+        source, total = open_input(args.arn_file, files, count=_shows_progress(args, stderr))
         _refuse_output_onto_input(args.arn_file, args.output)
         out, recorded = open_output(args.output, fmt, resume=args.resume, files=files)
         writer = writer_for(fmt, out)
@@ -106,3 +106,8 @@ def _refuse_output_onto_input(arn_file: str, output: Path | None) -> None:
         return
     if same:
         raise UsageError(f"--output {output} is the input file; records would overwrite the ARNs")
+
+
+def _shows_progress(args: argparse.Namespace, stderr: Console) -> bool:
+    shown: bool = args.progress if args.progress is not None else stderr.is_terminal
+    return shown and not stderr.quiet

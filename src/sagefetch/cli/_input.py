@@ -115,7 +115,12 @@ def count_lines(stream: BinaryIO) -> int:
     return count + (last != b"\n")
 
 
-def open_input(name: str, files: ExitStack) -> tuple[BinaryIO, int | None]:
+def open_input(name: str, files: ExitStack, *, count: bool) -> tuple[BinaryIO, int | None]:
+    """Open the ARN file (``-``: stdin) and, if ``count``, its lines for a progress total.
+
+    Counting reads the whole file before the first call, so only a progress
+    bar that shows it asks for it.
+    """
     if name == "-":
         return sys.stdin.buffer, None
     path = Path(name)
@@ -125,5 +130,5 @@ def open_input(name: str, files: ExitStack) -> tuple[BinaryIO, int | None]:
         source: BinaryIO = files.enter_context(path.open("rb"))
     except OSError as exc:
         raise UsageError(f"cannot read {name}: {exc.strerror or exc}") from exc
-    total = count_lines(source) if path.is_file() else None
+    total = count_lines(source) if count and path.is_file() else None
     return source, total
