@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """Set up the project-local virtual environment from the lock, then run a task.
 
-    python3 scripts/dev.py test   # ruff, mypy and the whole test suite (in CI: plus -m soak)
-    python3 scripts/dev.py demo   # the main job (sagefetch demo) on the embedded local SageMaker
+    python3 scripts/dev.py test          # ruff, mypy and the whole test suite
+                                         # (in CI: plus -m soak, plus test-lowest)
+    python3 scripts/dev.py demo          # the main job (sagefetch demo) on a local SageMaker
+    python3 scripts/dev.py test-lowest   # the tests against the lowest supported dependencies
 
 Needs only Python 3.11+. Creates ``.venv`` (or reuses it), installs the pinned
 uv into it with pip, and lets uv install exactly what ``uv.lock`` records.
-Extra arguments go to pytest (``test``) or to the demo (``demo``).
+``test-lowest`` resolves the lowest versions that pyproject.toml allows for
+the direct dependencies into ``.venv-lowest`` (uv.lock is not touched) and
+runs the tests there. Extra arguments go to pytest or to the demo.
 """
 
 from __future__ import annotations
@@ -19,12 +23,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+LOWEST = ROOT / ".venv-lowest"
+LOWEST_BIN = LOWEST / ("Scripts" if os.name == "nt" else "bin")
 UV_VERSION = "0.13.9"  # keep equal to the uv pin in pyproject.toml's dev group
 
 
 def main() -> int:
     """Run the task named on the command line."""
-    tasks = {"test": test, "demo": demo}
+    tasks = {"test": test, "demo": demo, "test-lowest": test_lowest}
     if len(sys.argv) < 2 or sys.argv[1] not in tasks:
         print(__doc__, file=sys.stderr)
         return 2
@@ -55,7 +61,8 @@ def test(args: list[str]) -> int:
         [str(BIN / "mypy")],
         [str(BIN / "python"), "-m", "pytest", *args],
     ]
-    if os.environ.get("CI") and not args:
+    ci = bool(os.environ.get("CI")) and not args
+    if ci:
         # CI also runs the opt-in soak test (about a minute).
         steps.append([str(BIN / "python"), "-m", "pytest", "-m", "soak"])
     for step in steps:
@@ -63,12 +70,49 @@ def test(args: list[str]) -> int:
         if code:
             print(f"\nFAILED ({code}): {' '.join(step)}", file=sys.stderr)
             return code
+    if ci:
+        print("\n== the tests again, against the lowest supported versions ==", file=sys.stderr)
+        return test_lowest([])
     return 0
+
+
+def test_lowest(args: list[str]) -> int:
+    """Run pytest in .venv-lowest: the lowest versions pyproject.toml allows (lowest-direct)."""
+    uv, python = str(BIN / "uv"), str(LOWEST_BIN / "python")
+    if not Path(python).exists():
+        run([uv, "venv", "--quiet", "--python", sys.executable, str(LOWEST)])
+    requirements = str(LOWEST / "requirements.txt")
+    run([
+        uv, "pip", "compile", "--quiet", "pyproject.toml", "--extra", "testing",
+        "--group", "test", "--resolution", "lowest-direct", "--upgrade",
+        "--python", python, "-o", requirements,
+    ])  # fmt: skip
+    run([uv, "pip", "sync", "--quiet", "--python", python, requirements])
+    run([uv, "pip", "install", "--quiet", "--no-deps", "--python", python, "-e", "."])
+    print("lowest versions:", " ".join(_direct(requirements)), file=sys.stderr)
+    # The wheel tests build and install the package; they do not depend on versions.
+    command = [python, "-m", "pytest", "--ignore=tests/test_packaging.py", *args]
+    code = subprocess.call(command, cwd=ROOT, env=_env(LOWEST))
+    if code:
+        print(f"\nFAILED ({code}): {' '.join(command)}", file=sys.stderr)
+    return code
 
 
 def demo(args: list[str]) -> int:
     """Run the main job against the embedded local SageMaker."""
     return subprocess.call([str(BIN / "sagefetch"), "demo", *args], cwd=ROOT, env=_env())
+
+
+def _direct(requirements: str) -> list[str]:
+    """The ``name==version`` pins of a compiled requirements file that pyproject.toml asks for."""
+    pins: list[str] = []
+    pin = ""
+    for line in Path(requirements).read_text().splitlines():
+        if line and not line.startswith((" ", "#")):
+            pin = line.strip()
+        elif "(pyproject.toml)" in line and pin not in pins:
+            pins.append(pin)
+    return pins
 
 
 def run(command: list[str]) -> None:
@@ -87,8 +131,8 @@ def capture(command: list[str]) -> str:
         return ""
 
 
-def _env() -> dict[str, str]:
-    env = dict(os.environ, VIRTUAL_ENV=str(VENV), UV_PYTHON_DOWNLOADS="never")
+def _env(venv: Path = VENV) -> dict[str, str]:
+    env = dict(os.environ, VIRTUAL_ENV=str(venv), UV_PYTHON_DOWNLOADS="never")
     env.pop("PYTHONHOME", None)
     return env
 

@@ -144,7 +144,8 @@ _CREDENTIAL_EXCEPTIONS: Final = (
     boto.NoAuthTokenError,
     boto.TokenRetrievalError,
     boto.SSOError,
-    boto.LoginError,
+    # botocore 1.40 (aiobotocore 2.25) predates the login provider and its error.
+    *((boto.LoginError,) if hasattr(boto, "LoginError") else ()),
     boto.RefreshWithMFAUnsupportedError,
 )
 _CONFIGURATION_EXCEPTIONS: Final = (

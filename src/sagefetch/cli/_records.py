@@ -25,6 +25,7 @@ from sagefetch._outcomes import Described, Failed, Outcome
 from ._exits import UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from contextlib import ExitStack
     from pathlib import Path
 
@@ -131,8 +132,11 @@ def _csv_row(outcome: Outcome) -> tuple[object, ...]:
     if isinstance(outcome, Failed):
         return (outcome.arn, "failed", "", "", "", "", "", "", "", outcome.code, outcome.message)
     summary = outcome.summary
-    containers = summary.get("InferenceSpecification", {}).get("Containers") or [{}]
-    first = containers[0]
+    containers = summary.get("InferenceSpecification", {}).get("Containers")
+    # Not `or [{}]`: stubs before 3.x make a container's Image required.
+    first: Mapping[str, Any] = {}
+    if containers:
+        first = containers[0]
     created = summary.get("CreationTime")
     return (
         outcome.arn,
