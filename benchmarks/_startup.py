@@ -119,8 +119,17 @@ class Startup:
 
 
 def startup_commands() -> list[Timings]:
-    """The floor, sagefetch's cheap commands, and ``aws --version`` if it is on PATH."""
-    aws = shutil.which("aws", path=clean_environment({}).get("PATH"))
+    """The floor, sagefetch's cheap commands, and ``aws --version``.
+
+    The AWS CLI is the bench group's (same interpreter and environment), or
+    else whatever ``aws`` is on PATH.
+    """
+    beside = Path(sys.executable).parent / "aws"
+    aws = (
+        str(beside)
+        if beside.exists()
+        else shutil.which("aws", path=clean_environment({}).get("PATH"))
+    )
     return [
         Timings(FLOOR, [sys.executable, "-c", "pass"]),
         Timings("sagefetch --version", [*sagefetch_command(), "--version"]),
