@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 
 def sagefetch_command() -> list[str]:
-    """The ``sagefetch`` console script next to this interpreter, or ``-m sagefetch._cli``."""
+    """The ``sagefetch`` console script next to this interpreter, or ``-m sagefetch.cli``."""
     script = Path(sys.executable).with_name("sagefetch")
     return [str(script)] if script.exists() else [sys.executable, "-m", "sagefetch.cli"]
 

@@ -9,21 +9,13 @@ from typing import TYPE_CHECKING
 
 from sagefetch._credentials import role_account
 from sagefetch._discovery import Discovery
-from sagefetch._exceptions import ConfigurationError
 from sagefetch._redact import mask_text
 
-from ._exits import (
-    EXIT_FAILURES,
-    EXIT_OK,
-    EXIT_SHARDS_STOPPED,
-    EXIT_STOPPED,
-    EXIT_USAGE,
-    UsageError,
-)
+from ._exits import UsageError
 from ._parser import fetcher_settings
-from ._progress import JobProgress, print_shards
+from ._progress import JobProgress, print_shards, shows_progress
 from ._records import Format, open_output, writer_for
-from ._reports import Shard, ShardReport
+from ._reports import Shard, audit_exit_code
 from ._shards import OUTPUT_CLOSED, run_audit
 from ._where import parse_condition
 
@@ -60,19 +52,6 @@ def _shards(args: argparse.Namespace) -> list[Shard]:
     ]
 
 
-def _audit_exit_code(reports: list[ShardReport]) -> int:
-    stopped = [report for report in reports if report.stopped is not None]
-    if stopped and len(stopped) < len(reports):
-        return EXIT_SHARDS_STOPPED
-    if stopped:
-        return (
-            EXIT_USAGE
-            if all(isinstance(report.stopped, ConfigurationError) for report in stopped)
-            else EXIT_STOPPED
-        )
-    return EXIT_FAILURES if any(report.failed for report in reports) else EXIT_OK
-
-
 async def audit(args: argparse.Namespace, stderr: Console) -> int:
     fmt: Format = args.format
     if not 1 <= args.batch_size <= 100:
@@ -100,9 +79,8 @@ async def audit(args: argparse.Namespace, stderr: Console) -> int:
         writer = writer_for(fmt, out, origin=True)
         if not args.resume or out.tell() == 0:
             writer.header()
-        show = args.progress if args.progress is not None else stderr.is_terminal
         with JobProgress(
-            enabled=show and not stderr.quiet, total=None, console=stderr, label="audit"
+            enabled=shows_progress(args.progress, stderr), total=None, console=stderr, label="audit"
         ) as bar:
             try:
                 reports = await run_audit(
@@ -133,4 +111,4 @@ async def audit(args: argparse.Namespace, stderr: Console) -> int:
             if report.stopped is not None:
                 message = mask_text(str(report.stopped))
                 print(f"sagefetch audit: {report.shard.name}: {message}", file=sys.stderr)
-    return _audit_exit_code(reports)
+    return audit_exit_code(reports)

@@ -27,7 +27,7 @@ from sagefetch._outcomes import INVALID_ARN, Described, Failed
 from ._describe import describe_into
 from ._exits import EXIT_FAILURES, EXIT_OK, UsageError
 from ._parser import fetcher_settings
-from ._progress import print_summary
+from ._progress import print_summary, shows_progress
 from ._records import open_output, writer_for
 from ._reports import exit_code
 
@@ -179,7 +179,8 @@ async def demo(args: argparse.Namespace, stderr: Console) -> int:
                 with input_path.open("rb") as source:
                     report = await describe_into(
                         fetcher, source, tally, set(),
-                        total=len(planned.lines), progress=args.progress, stderr=stderr,
+                        total=len(planned.lines), progress=shows_progress(args.progress, stderr),
+                        stderr=stderr,
                     )  # fmt: skip
             counters = sagemaker.counters
     print_summary(stderr, report, title="sagefetch demo")

@@ -14,7 +14,7 @@ from ._exits import UsageError
 from ._input import ArnReader, open_input
 from ._job import run_job
 from ._parser import fetcher_settings
-from ._progress import JobProgress, print_summary
+from ._progress import JobProgress, print_summary, shows_progress
 from ._records import Format, open_output, writer_for
 from ._reports import JobReport, exit_code
 
@@ -35,12 +35,10 @@ async def describe(args: argparse.Namespace, stderr: Console) -> int:
     if not 1 <= args.batch_size <= 100:
         raise UsageError(f"--batch-size must be 1..100, got {args.batch_size}")
     with ExitStack() as files:
-        source, total = open_input(args.arn_file, files, count=_shows_progress(args, stderr))
+        progress = shows_progress(args.progress, stderr)
+        source, total = open_input(args.arn_file, files, count=progress)
         _refuse_output_onto_input(args.arn_file, args.output)
         out, recorded = open_output(args.output, fmt, resume=args.resume, files=files)
-        writer = writer_for(fmt, out)
-        if not args.resume or out.tell() == 0:
-            writer.header()
         try:
             fetcher = ModelPackageFetcher(
                 region_name=args.region,
@@ -50,13 +48,16 @@ async def describe(args: argparse.Namespace, stderr: Console) -> int:
             )
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
+        writer = writer_for(fmt, out)
+        if not args.resume or out.tell() == 0:
+            writer.header()
         report = await describe_into(
             fetcher,
             source,
             writer,
             recorded,
             total=total,
-            progress=args.progress,
+            progress=progress,
             stderr=stderr,
         )
     print_summary(stderr, report)
@@ -72,13 +73,12 @@ async def describe_into(
     recorded: set[str],
     *,
     total: int | None,
-    progress: bool | None,
+    progress: bool,
     stderr: Console,
 ) -> JobReport:
     """Describe the ARNs of ``source`` into ``writer``: the code path of describe and demo."""
-    show = progress if progress is not None else stderr.is_terminal
     report = JobReport()
-    with JobProgress(enabled=show and not stderr.quiet, total=total, console=stderr) as bar:
+    with JobProgress(enabled=progress, total=total, console=stderr) as bar:
         try:
             async with fetcher:
                 await run_job(
@@ -106,8 +106,3 @@ def _refuse_output_onto_input(arn_file: str, output: Path | None) -> None:
         return
     if same:
         raise UsageError(f"--output {output} is the input file; records would overwrite the ARNs")
-
-
-def _shows_progress(args: argparse.Namespace, stderr: Console) -> bool:
-    shown: bool = args.progress if args.progress is not None else stderr.is_terminal
-    return shown and not stderr.quiet

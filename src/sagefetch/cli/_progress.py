@@ -27,9 +27,15 @@ if TYPE_CHECKING:
 
     from ._reports import JobReport, ShardReport
 
-__all__ = ["JobProgress", "print_shards", "print_summary"]
+__all__ = ["JobProgress", "print_shards", "print_summary", "shows_progress"]
 
 _REFRESH: float = 0.2
+
+
+def shows_progress(choice: bool | None, console: Console) -> bool:
+    """Whether a run shows its bar: ``--progress``/``--no-progress``, else on a terminal."""
+    shown = choice if choice is not None else console.is_terminal
+    return shown and not console.quiet
 
 
 class JobProgress:

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 from sagefetch._credentials import role_account
 from sagefetch._exceptions import ConfigurationError
 
-from ._exits import EXIT_FAILURES, EXIT_OK, EXIT_STOPPED, EXIT_USAGE
+from ._exits import EXIT_FAILURES, EXIT_OK, EXIT_SHARDS_STOPPED, EXIT_STOPPED, EXIT_USAGE
 
 if TYPE_CHECKING:
     from sagefetch._exceptions import RunStoppedError
     from sagefetch._outcomes import FetchStats
 
-__all__ = ["JobReport", "Shard", "ShardReport", "exit_code"]
+__all__ = ["JobReport", "Shard", "ShardReport", "audit_exit_code", "exit_code"]
 
 
 @dataclass
@@ -86,3 +86,17 @@ def exit_code(report: JobReport) -> int:
     if report.stopped is not None:
         return EXIT_USAGE if isinstance(report.stopped, ConfigurationError) else EXIT_STOPPED
     return EXIT_FAILURES if report.failed else EXIT_OK
+
+
+def audit_exit_code(reports: list[ShardReport]) -> int:
+    """0, 3, 2 or 4 as for one run when every shard agrees; 5 when only some stopped early."""
+    stopped = [report for report in reports if report.stopped is not None]
+    if stopped and len(stopped) < len(reports):
+        return EXIT_SHARDS_STOPPED
+    if stopped:
+        return (
+            EXIT_USAGE
+            if all(isinstance(report.stopped, ConfigurationError) for report in stopped)
+            else EXIT_STOPPED
+        )
+    return EXIT_FAILURES if any(report.failed for report in reports) else EXIT_OK
