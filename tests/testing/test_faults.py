@@ -319,3 +319,26 @@ def test_the_control_api_refuses_bad_faults(synthetic_sagemaker: LocalSageMaker)
     assert caught.value.code == 400
     caught.value.close()
     assert synthetic_sagemaker.faults == Faults()
+
+
+async def test_a_served_answer_replaces_the_backends(
+    local_sagemaker: LocalSageMaker, sagemaker_client: Any
+) -> None:
+    """answer_body is served with its status, type and headers; request headers can be echoed."""
+    arns = local_sagemaker.seed(groups=1, versions=1)
+    local_sagemaker.faults = Faults(
+        answer_body="<html>Too Many Requests $REQUEST_HEADERS</html>",
+        answer_status=429,
+        answer_content_type="text/html",
+        answer_headers=(("x-amz-retry-after", "1500"),),
+    )
+
+    with pytest.raises(ClientError) as caught:
+        await _describe(sagemaker_client, arns)
+
+    metadata = caught.value.response["ResponseMetadata"]
+    assert metadata["HTTPStatusCode"] == 429
+    assert metadata["HTTPHeaders"]["x-amz-retry-after"] == "1500"
+    assert metadata["HTTPHeaders"]["content-type"] == "text/html"
+    assert local_sagemaker.counters.answered == 1
+    assert local_sagemaker.counters.forwarded == 0

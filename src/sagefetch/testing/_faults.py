@@ -16,6 +16,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qs
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["CONTROL_PREFIX", "FaultCounters", "FaultLayer", "Faults", "ServerControl"]
 
 _SAGEMAKER_TARGET_PREFIX: Final = "SageMaker."
+_STATUSES: Final = frozenset(status.value for status in HTTPStatus)
 #: Path prefix of the control API (see ``FaultLayer._control``).
 CONTROL_PREFIX: Final = "/_sagefetch/"
 
@@ -63,6 +65,15 @@ class Faults:
             SageMaker one. Throttling and latency apply to every SageMaker call
             regardless. Naming an STS action (``"AssumeRole"``) makes
             ``reject_with`` deny it too (STS calls see no other fault).
+        answer_body: Serve this body instead of the backend's answer (for the
+            operations in ``operations``), as a misbehaving service or a proxy
+            in front of it would. ``$REQUEST_HEADERS`` in it is replaced with the
+            call's request headers as ``Name: value`` lines, as a server that
+            echoes its request would.
+        answer_status: HTTP status of ``answer_body``.
+        answer_content_type: ``Content-Type`` of ``answer_body``.
+        answer_headers: More headers of ``answer_body`` (``x-amz-retry-after``, ...).
+        answer: Probability that a call gets ``answer_body``.
         seed: Seed for the random draws, for reproducible runs.
     """
 
@@ -78,12 +89,22 @@ class Faults:
     stall_seconds: float = 30.0
     reject_with: str | None = None
     operations: tuple[str, ...] | None = None
+    answer_body: str | None = None
+    answer_status: int = 200
+    answer_content_type: str = JSON_CONTENT_TYPE
+    answer_headers: tuple[tuple[str, str], ...] = ()
+    answer: float = 1.0
     seed: int | None = None
 
     def __post_init__(self) -> None:
+        # Lists when they come through the control API's JSON.
         if self.operations is not None:
-            # A list when it comes through the control API's JSON.
             object.__setattr__(self, "operations", tuple(self.operations))
+        object.__setattr__(
+            self, "answer_headers", tuple((str(k), str(v)) for k, v in self.answer_headers)
+        )
+        if not 100 <= self.answer_status <= 599:
+            raise ValueError(f"answer_status must be an HTTP status, got {self.answer_status!r}")
         if self.rate is not None and not self.rate > 0:
             raise ValueError(f"rate must be positive or None, got {self.rate!r}")
         if self.burst < 1:
@@ -91,7 +112,7 @@ class Faults:
         for name in ("latency", "jitter", "stall_seconds"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)!r}")
-        for name in ("internal_error", "unavailable", "drop", "omit", "stall"):
+        for name in ("internal_error", "unavailable", "drop", "omit", "stall", "answer"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} is a probability in [0, 1], got {getattr(self, name)!r}")
 
@@ -110,6 +131,8 @@ class FaultCounters:
     unavailable: int = 0
     dropped: int = 0
     stalled: int = 0
+    answered: int = 0
+    """Calls answered with ``Faults.answer_body``."""
     omitted_calls: int = 0
     """Successful answers that left ARNs out."""
     omitted_arns: int = 0
@@ -159,6 +182,8 @@ class _Plan:
     omit: bool
     reject: str | None
     """The error code every call is answered with (``Faults.reject_with``)."""
+    answer: bool
+    """Answer with ``Faults.answer_body``."""
     generation: int
     """Counter generation the call belongs to; a reset starts a new one."""
 
@@ -329,6 +354,7 @@ class FaultLayer:
                 stall=draw() < faults.stall,
                 omit=draw() < faults.omit,
                 reject=faults.reject_with,
+                answer=faults.answer_body is not None and draw() < faults.answer,
             )
             for flag, counter in (
                 (plan.throttle, "throttled"),
@@ -389,6 +415,9 @@ class FaultLayer:
             return _error(500, "InternalFailure", "We encountered an internal error.")
         if plan.status == 503:
             return _error(503, "ServiceUnavailable", "Service is unavailable. Try again later.")
+        if plan.answer:
+            self._count(plan, "answered", 1)
+            return self._served_answer(environ)
         if plan.stall:
             self._count(plan, "stalled", 1)
             if self._woken.wait(self._faults.stall_seconds):
@@ -400,6 +429,26 @@ class FaultLayer:
             headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
             headers.append(("Content-Length", str(len(payload))))
         return status, headers, payload
+
+    def _served_answer(self, environ: WSGIEnvironment) -> _Response:
+        faults = self._faults
+        body = faults.answer_body or ""
+        if "$REQUEST_HEADERS" in body:
+            request_headers = "\n".join(
+                f"{key[5:].replace('_', '-').title()}: {value}"
+                for key, value in environ.items()
+                if key.startswith("HTTP_")
+            )
+            body = body.replace("$REQUEST_HEADERS", request_headers)
+        payload = body.encode()
+        status = faults.answer_status
+        reason = HTTPStatus(status).phrase if status in _STATUSES else "Unknown"
+        headers = [
+            ("Content-Type", faults.answer_content_type),
+            ("Content-Length", str(len(payload))),
+            *faults.answer_headers,
+        ]
+        return f"{status} {reason}", headers, payload
 
     def _omit(self, plan: _Plan, payload: bytes, arns: list[str]) -> bytes:
         document = json.loads(payload)
