@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 
 import anyio
 import anyio.lowlevel
 import pytest
 
 from sagefetch import AdaptiveRateLimiter
-from sagefetch._limiter import _BETA, _SCALE_CONSTANT, _SLOW_START_GAIN
+from sagefetch._limiter import _BETA, _LOWEST_RATE, _SCALE_CONSTANT, _SLOW_START_GAIN
 
 
 class FakeClock:
@@ -244,14 +245,28 @@ def test_answers_arriving_together_do_not_look_like_an_infinite_rate() -> None:
     "settings",
     [
         pytest.param({"max_rate": 0}, id="zero-ceiling"),
+        pytest.param({"max_rate": -5}, id="negative-ceiling"),
+        pytest.param({"max_rate": 0.009}, id="ceiling-below-a-call-per-100s"),
+        pytest.param({"max_rate": math.nan}, id="nan-ceiling"),
+        pytest.param({"max_rate": math.inf}, id="infinite-ceiling"),
         pytest.param({"min_rate": 0}, id="zero-floor"),
+        pytest.param({"min_rate": 0.001}, id="floor-below-a-call-per-100s"),
+        pytest.param({"min_rate": math.nan}, id="nan-floor"),
+        pytest.param({"initial_rate": math.inf}, id="infinite-start"),
+        pytest.param({"initial_rate": math.nan}, id="nan-start"),
         pytest.param({"initial_rate": 0.1, "min_rate": 1}, id="start-below-floor"),
     ],
 )
 def test_nonsense_settings_are_refused(settings: dict[str, float]) -> None:
-    """Rates that cannot work are a ValueError at construction."""
+    """Rates that cannot work (NaN, infinite, below 0.01 calls/s) are a ValueError."""
     with pytest.raises(ValueError, match="rate"):
         AdaptiveRateLimiter(**settings)
+
+
+def test_the_lowest_rate_is_allowed() -> None:
+    """0.01 calls/s, one call every 100 s, is slow but a rate: the limiter starts there."""
+    limiter = AdaptiveRateLimiter(max_rate=_LOWEST_RATE)
+    assert limiter.rate == limiter.min_rate == _LOWEST_RATE
 
 
 async def test_late_waiters_do_not_burst() -> None:

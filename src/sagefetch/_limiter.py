@@ -46,6 +46,9 @@ _MAX_OVER_ACCEPTED: Final = 2.0  # botocore ClientRateLimiter._MAX_RATE_ADJUST_S
 _WINDOW: Final = 0.5  # seconds of successes the accepted rate is measured over
 _RECENT: Final = 12  # successes the accepted rate is measured over at slow-start exit
 _MIN_RECENT_SPAN: Final = 0.1  # seconds those successes span at least
+#: The lowest rate any setting may name, in calls/s: one call every 100 s. Below it
+#: a run would look hung; the command line refuses the same values (``_parser.py``).
+_LOWEST_RATE: Final = 0.01
 
 
 class AdaptiveRateLimiter:
@@ -58,6 +61,10 @@ class AdaptiveRateLimiter:
         min_rate: The rate never drops below this, in calls per second.
         clock: Monotonic clock in seconds (tests pass a fake one).
         sleep: Coroutine that sleeps that clock's seconds.
+
+    Raises:
+        ValueError: A rate is NaN, infinite or below 0.01 calls/s (one call
+            every 100 s), or ``min_rate`` is above ``initial_rate``.
     """
 
     def __init__(
@@ -69,11 +76,13 @@ class AdaptiveRateLimiter:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
     ) -> None:
-        if max_rate is not None and not max_rate > 0:
-            raise ValueError(f"max_rate must be a positive number of calls/s, got {max_rate!r}")
-        if not 0 < min_rate <= initial_rate:
+        if max_rate is not None:
+            _check_rate("max_rate", max_rate)
+        _check_rate("initial_rate", initial_rate)
+        _check_rate("min_rate", min_rate)
+        if not min_rate <= initial_rate:
             raise ValueError(
-                f"need 0 < min_rate <= initial_rate, got min_rate={min_rate!r}, "
+                f"need min_rate <= initial_rate, got min_rate={min_rate!r}, "
                 f"initial_rate={initial_rate!r}"
             )
         self.max_rate = max_rate
@@ -175,3 +184,11 @@ class AdaptiveRateLimiter:
             successes.popleft()
         span = min(_WINDOW, now - self._first_success)
         return len(successes) / span if span >= _WINDOW / 4 else 0.0
+
+
+def _check_rate(name: str, rate: float) -> None:
+    """Refuse a rate no run can use: NaN, infinite, or below :data:`_LOWEST_RATE`."""
+    if not (math.isfinite(rate) and rate >= _LOWEST_RATE):
+        raise ValueError(
+            f"{name} must be a finite number of calls/s, at least {_LOWEST_RATE}, got {rate!r}"
+        )
