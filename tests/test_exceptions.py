@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import ssl
+
 import aiohttp
 import pytest
 from botocore import exceptions as boto
@@ -11,6 +14,7 @@ from sagefetch import (
     AccessDeniedError,
     ConfigurationError,
     CredentialsError,
+    EndpointUnreachableError,
     RunStoppedError,
     SagefetchError,
 )
@@ -22,6 +26,7 @@ from sagefetch._exceptions import (
     TRANSIENT_CODES,
     ClassifiedError,
     ErrorKind,
+    NoAnswer,
     classify_code,
     classify_error,
 )
@@ -81,32 +86,74 @@ def test_unknown_4xx_codes_are_terminal() -> None:
     )
 
 
+_URL = "https://api.sagemaker.us-east-1.amazonaws.com/"
+
+
+@pytest.mark.parametrize(
+    ("exc", "cause"),
+    [
+        pytest.param(boto.EndpointConnectionError(endpoint_url=_URL), NoAnswer.CONNECTION,
+                     id="endpoint-connection"),
+        pytest.param(ConnectionRefusedError(), NoAnswer.CONNECTION, id="refused"),
+        pytest.param(socket.gaierror(-2, "Name or service not known"), NoAnswer.CONNECTION,
+                     id="dns"),
+        pytest.param(boto.ConnectionClosedError(endpoint_url=_URL), NoAnswer.CONNECTION,
+                     id="connection-closed"),
+        pytest.param(ConnectionResetError(104, "Connection reset by peer"), NoAnswer.CONNECTION,
+                     id="reset"),
+        pytest.param(boto.IncompleteReadError(actual_bytes=3, expected_bytes=9),
+                     NoAnswer.CONNECTION, id="torn-body"),
+        pytest.param(aiohttp.ServerDisconnectedError(), NoAnswer.CONNECTION,
+                     id="aiohttp-disconnected"),
+        pytest.param(boto.HTTPClientError(error="boom"), NoAnswer.CONNECTION, id="http-client"),
+        pytest.param(boto.ProxyConnectionError(proxy_url="http://127.0.0.1:9", error="refused"),
+                     NoAnswer.PROXY, id="proxy"),
+        pytest.param(boto.SSLError(endpoint_url=_URL, error="CERTIFICATE_VERIFY_FAILED"),
+                     NoAnswer.TLS, id="tls"),
+        pytest.param(ssl.SSLError(1, "WRONG_VERSION_NUMBER"), NoAnswer.TLS, id="ssl-module"),
+        pytest.param(boto.ConnectTimeoutError(endpoint_url=_URL), NoAnswer.TIMEOUT,
+                     id="connect-timeout"),
+        pytest.param(boto.ReadTimeoutError(endpoint_url=_URL), NoAnswer.TIMEOUT,
+                     id="read-timeout"),
+        pytest.param(TimeoutError(), NoAnswer.TIMEOUT, id="own-timeout"),
+    ],
+)  # fmt: skip
+def test_errors_before_an_answer_are_no_answer_never_a_record(
+    exc: Exception, cause: NoAnswer
+) -> None:
+    """Connect, DNS, proxy, TLS, timeout and reset errors are UNREACHABLE, with their cause.
+
+    UNREACHABLE is retried and then stops the run (EndpointUnreachableError); it
+    never fails an ARN. The stop error's hint names the cause.
+    """
+    classified = classify_error(exc)
+    assert classified.kind is ErrorKind.UNREACHABLE
+    assert classified.kind.retryable
+    assert classified.no_answer is cause
+    assert classified.code == type(exc).__name__
+    assert classified.message
+    stop = classified.stop_error()
+    assert isinstance(stop, EndpointUnreachableError)
+    assert {
+        NoAnswer.PROXY: "HTTPS_PROXY",
+        NoAnswer.TLS: "AWS_CA_BUNDLE",
+        NoAnswer.TIMEOUT: "--timeout",
+        NoAnswer.CONNECTION: "--endpoint-url",
+    }[cause] in str(stop)
+    assert "--resume" in str(stop)
+
+
+def test_a_malformed_answer_is_a_retryable_invalid_response() -> None:
+    """The decoder's ResponseParserError is the service's (bad) answer: retried, then a record."""
+    classified = classify_error(ResponseParserError("the answer is a list, not a JSON object"))
+    assert classified.kind is ErrorKind.TRANSIENT
+    assert classified.code == "InvalidResponse"
+    assert classified.message == "the answer is a list, not a JSON object"
+
+
 @pytest.mark.parametrize(
     ("exc", "kind"),
     [
-        pytest.param(
-            boto.ConnectionClosedError(endpoint_url="http://x"),
-            ErrorKind.TRANSIENT,
-            id="connection-closed",
-        ),
-        pytest.param(
-            boto.EndpointConnectionError(endpoint_url="http://x"),
-            ErrorKind.UNREACHABLE,
-            id="endpoint-connection",
-        ),
-        pytest.param(
-            boto.ReadTimeoutError(endpoint_url="http://x"), ErrorKind.TRANSIENT, id="read-timeout"
-        ),
-        pytest.param(
-            boto.ConnectTimeoutError(endpoint_url="http://x"),
-            ErrorKind.UNREACHABLE,
-            id="connect-timeout",
-        ),
-        pytest.param(ConnectionRefusedError(), ErrorKind.UNREACHABLE, id="refused"),
-        pytest.param(ResponseParserError("torn"), ErrorKind.TRANSIENT, id="garbled-body"),
-        pytest.param(aiohttp.ServerDisconnectedError(), ErrorKind.TRANSIENT, id="aiohttp"),
-        pytest.param(ConnectionResetError(), ErrorKind.TRANSIENT, id="reset"),
-        pytest.param(TimeoutError(), ErrorKind.TRANSIENT, id="timeout"),
         pytest.param(boto.NoCredentialsError(), ErrorKind.CREDENTIALS, id="no-credentials"),
         pytest.param(
             boto.PartialCredentialsError(provider="env", cred_var="x"),
@@ -118,16 +165,62 @@ def test_unknown_4xx_codes_are_terminal() -> None:
             boto.ProfileNotFound(profile="nope"), ErrorKind.CONFIGURATION, id="no-profile"
         ),
         pytest.param(
+            boto.InvalidProxiesConfigError(proxy_url="::bad"),
+            ErrorKind.CONFIGURATION,
+            id="bad-proxy-setting",
+        ),
+        pytest.param(
             boto.ParamValidationError(report="bad"), ErrorKind.TERMINAL, id="other-botocore"
         ),
     ],
 )
-def test_botocore_and_network_exceptions_are_classified(exc: Exception, kind: ErrorKind) -> None:
-    """Exceptions of the HTTP stack and of botocore map to the kind they deserve."""
+def test_botocore_exceptions_are_classified(exc: Exception, kind: ErrorKind) -> None:
+    """Credential and configuration errors stop the run; other botocore errors are terminal."""
     classified = classify_error(exc)
     assert classified.kind is kind
     assert classified.code == type(exc).__name__
     assert classified.message
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        pytest.param("429", 429, id="429-html-body"),
+        pytest.param("TooManyRequestsException", 429, id="429-typed"),
+        pytest.param("SlowDown", 503, id="503-slowdown"),
+        pytest.param("ServiceUnavailable", 503, id="503-unavailable"),
+        pytest.param("ServiceUnavailableException", 503, id="503-unavailable-exception"),
+        pytest.param("RequestThrottled", 400, id="request-throttled"),
+        pytest.param("ProvisionedThroughputExceededException", 400, id="provisioned-throughput"),
+        pytest.param("RequestLimitExceeded", 400, id="request-limit"),
+    ],
+)
+def test_every_throttling_signal_is_throttling(code: str, status: int) -> None:
+    """429 with any body, busy 503s and every throttling code slow the limiter down."""
+    assert classify_error(_client_error(code, status)).kind is ErrorKind.THROTTLED
+
+
+def test_a_500_is_trouble_not_throttling() -> None:
+    """A broken server (500, or a 503 without a busy code) is retried without slowing down."""
+    assert classify_error(_client_error("InternalFailure", 500)).kind is ErrorKind.TRANSIENT
+    assert classify_error(_client_error("BadGateway", 502)).kind is ErrorKind.TRANSIENT
+
+
+def test_echoed_credentials_never_reach_a_classified_message() -> None:
+    """A server or proxy that echoes the signed request leaves no secret in the message."""
+    echo = (
+        "Authorization: AWS4-HMAC-SHA256 Credential=AKIAQWERTYUIOPASDFGH/20261127/us-east-1/"
+        "sagemaker/aws4_request, SignedHeaders=host, Signature=" + "ab" * 32 + "\n"
+        "X-Amz-Security-Token: FwoGZXIvYXdzEJr" + "k" * 120
+    )
+    classified = classify_error(
+        boto.ClientError({"Error": {"Code": "BadRequest", "Message": echo}}, "Op")
+    )
+    stop = classify_error(ResponseParserError(echo)).stop_error()
+    for text in (classified.message, str(stop)):
+        assert "AKIAQWERTYUIOPASDFGH" not in text
+        assert "ab" * 32 not in text
+        assert "k" * 100 not in text
 
 
 def test_other_exceptions_are_not_mistaken_for_service_errors() -> None:
@@ -142,6 +235,9 @@ def test_other_exceptions_are_not_mistaken_for_service_errors() -> None:
         pytest.param("1500", 1.5, id="milliseconds"),
         pytest.param("-1", None, id="negative"),
         pytest.param("soon", None, id="garbage"),
+        pytest.param("nan", None, id="nan"),
+        pytest.param("inf", None, id="infinite"),
+        pytest.param("86400000000", 86400000.0, id="absurd-but-read"),
     ],
 )
 def test_retry_after_header_is_read_in_milliseconds(header: str, expected: float | None) -> None:

@@ -21,6 +21,7 @@ from sagefetch import (
     CredentialsError,
     DeadlineExceededError,
     Described,
+    EndpointUnreachableError,
     Failed,
     ModelPackageFetcher,
     Outcome,
@@ -326,20 +327,21 @@ async def test_a_missing_region_is_a_configuration_error(monkeypatch: pytest.Mon
             pass
 
 
-async def test_a_call_past_the_timeout_is_retried_then_fails(
+async def test_a_call_past_the_timeout_is_retried_then_stops_the_run(
     synthetic_sagemaker: LocalSageMaker,
 ) -> None:
-    """A stalled call counts as failed after ``timeout`` seconds and is retried."""
+    """A stalled call is given up after ``timeout`` seconds and retried; no ARN fails for it."""
     arns = synthetic_sagemaker.seed(groups=1, versions=2)
     synthetic_sagemaker.faults = Faults(stall=1.0, stall_seconds=30)
+    outcomes: list[Outcome] = []
     async with (
         raw_client(synthetic_sagemaker) as client,
         ModelPackageFetcher(client, timeout=0.3, max_attempts=2) as fetcher,
     ):
-        outcomes = await _collect(fetcher, arns)
-    assert {(o.code, o.attempts) for o in outcomes if isinstance(o, Failed)} == {
-        ("TimeoutError", 2)
-    }
+        with pytest.raises(EndpointUnreachableError, match="--timeout"):
+            outcomes.extend([outcome async for outcome in fetcher.stream(arns)])
+        assert outcomes == []
+        assert fetcher.stats.calls == 2
 
 
 async def test_the_deadline_stops_the_run(synthetic_sagemaker: LocalSageMaker) -> None:

@@ -62,6 +62,7 @@ class CallGuard:
         context: dict[str, Any],
         counts: Counter[str],
         on_attempt: Callable[[], None] | None = None,
+        throttled_inside: Callable[[T], bool] | None = None,
     ) -> T:
         """Call ``call`` until it succeeds or cannot.
 
@@ -72,6 +73,9 @@ class CallGuard:
             context: Fields of every event about this call (``batch=7``, ``group=...``).
             counts: The run's own counts.
             on_attempt: Called as each attempt is sent.
+            throttled_inside: Tells whether a successful answer throttled some of
+                its items (per-ARN throttling codes): the limiter then hears a
+                throttle instead of a success. The caller retries those items.
 
         Raises:
             CallFailedError: the call failed for good; the caller decides what fails.
@@ -102,11 +106,14 @@ class CallGuard:
                         context=context,
                         counts=counts,
                         on_attempt=on_attempt,
+                        throttled_inside=throttled_inside,
                         retry=retry,
                     )
         except RetryableCallError as exc:
             if exc.classified.kind is ErrorKind.UNREACHABLE:
-                raise exc.classified.stop_error(operation) from exc
+                # Not chained: the cause's text is unmasked (a server may echo
+                # the signed request); the masked code and message say it all.
+                raise exc.classified.stop_error(operation) from None
             raise CallFailedError(exc.classified) from exc
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
 
@@ -119,6 +126,7 @@ class CallGuard:
         context: dict[str, Any],
         counts: Counter[str],
         on_attempt: Callable[[], None] | None,
+        throttled_inside: Callable[[T], bool] | None,
         retry: bool,
     ) -> T:
         """One call under the limiter and the per-call timeout."""
@@ -137,24 +145,33 @@ class CallGuard:
         except Exception as exc:
             error = classify_error(exc)
             if error.kind is ErrorKind.THROTTLED:
-                self.bump(counts, "throttled")
-                self.limiter.on_throttle(sent_at)
-                _log.info(
-                    f"sagefetch.{name}_throttled",
-                    **context,
-                    code=error.code,
-                    rate=round(self.limiter.rate, 2),
-                )
+                self._throttled(sent_at, name, context, counts, error.code)
             if error.kind.stops_run:
-                raise error.stop_error(operation) from exc
+                raise error.stop_error(operation) from None  # unchained: as above
             if error.kind.retryable:
                 raise RetryableCallError(error) from exc
             raise CallFailedError(error) from exc
         finally:
             total["in_flight"] -= 1
-        self.limiter.on_success()
+        if throttled_inside is not None and throttled_inside(response):
+            self._throttled(sent_at, name, context, counts, "throttled inside the answer")
+        else:
+            self.limiter.on_success()
         _log.debug(f"sagefetch.{name}_finished", **context, rate=round(self.limiter.rate, 2))
         return response
+
+    def _throttled(
+        self, sent_at: float, name: str, context: dict[str, Any], counts: Counter[str], code: str
+    ) -> None:
+        """Count a throttle and slow the limiter down."""
+        self.bump(counts, "throttled")
+        self.limiter.on_throttle(sent_at)
+        _log.info(
+            f"sagefetch.{name}_throttled",
+            **context,
+            code=code,
+            rate=round(self.limiter.rate, 2),
+        )
 
     def bump(self, counts: Counter[str], name: str, amount: int = 1) -> None:
         """Add to a count of one run (``counts``) and to the total."""

@@ -169,7 +169,7 @@ class _Lister:
                         "ListModelPackageGroups",
                     )
                 except CallFailedError as exc:
-                    raise exc.classified.stop_error("ListModelPackageGroups") from exc
+                    raise exc.classified.stop_error("ListModelPackageGroups") from None
                 for summary in page.get("ModelPackageGroupSummaryList") or []:
                     name = summary["ModelPackageGroupName"]
                     await groups.send(_Group(name, summary.get("ModelPackageGroupArn") or name))
@@ -207,7 +207,7 @@ class _Lister:
             try:
                 await self._pages(items, group=None, ModelPackageType="Unversioned")
             except CallFailedError as exc:
-                raise exc.classified.stop_error("ListModelPackages") from exc
+                raise exc.classified.stop_error("ListModelPackages") from None
 
     async def _pages(
         self, items: MemoryObjectSendStream[list[Item]], *, group: str | None, **selector: str

@@ -8,23 +8,32 @@ stop a whole run. A failure of one ARN is data: a ``Failed`` outcome.
           ├── CredentialsError      credentials missing, rejected or expired
           ├── AccessDeniedError     the identity may not describe model packages
           ├── ConfigurationError    no region, unknown profile, bad AWS config
-          ├── EndpointUnreachableError  the service could not be reached, retries included
+          ├── EndpointUnreachableError  no answer (connection, proxy, TLS, timeout), after retries
           └── DeadlineExceededError the run's deadline passed
 
 Every error a call can raise goes through :func:`classify_error`, which sorts
 it into an :class:`ErrorKind`, the way httpx maps httpcore's exceptions in
-``map_httpcore_exceptions()``.
+``map_httpcore_exceptions()``. The rule it keeps: a failed record says what the
+service said. An error before a whole answer exists (connect, DNS, proxy, TLS,
+timeout, a reset) says nothing about the packages, so it is retried and then
+stops the run, resumable; it never fails an ARN.
 """
 
 from __future__ import annotations
 
 import enum
+import math
+import socket
+import ssl
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Final
 
 import aiohttp
 from botocore import exceptions as boto
 from botocore.parsers import ResponseParserError
+
+from ._redact import mask_text
 
 __all__ = [
     "AccessDeniedError",
@@ -34,6 +43,7 @@ __all__ = [
     "DeadlineExceededError",
     "EndpointUnreachableError",
     "ErrorKind",
+    "NoAnswer",
     "RunStoppedError",
     "SagefetchError",
     "classify_code",
@@ -71,10 +81,11 @@ class ConfigurationError(RunStoppedError):
 
 
 class EndpointUnreachableError(RunStoppedError):
-    """No connection to the service could be made, through every retry.
+    """The service gave no answer, through every retry: connection, proxy, TLS or timeout.
 
-    The run stops rather than failing ARNs: an unreachable endpoint says
-    nothing about the packages, and a later (resumed) run can describe them.
+    The run stops rather than failing ARNs: no answer says nothing about the
+    packages, and a later (resumed) run can describe them. The message's hint
+    names the cause.
     """
 
 
@@ -88,9 +99,10 @@ class ErrorKind(enum.Enum):
     THROTTLED = "throttled"
     """Slow down (feed the limiter) and retry."""
     TRANSIENT = "transient"
-    """Server or network trouble: retry with backoff."""
+    """The service answered with trouble (5xx, a malformed answer): retry with backoff."""
     UNREACHABLE = "unreachable"
-    """No connection could be made: retry with backoff; stop the run when retries run out."""
+    """No answer (connection, proxy, TLS, timeout): retry with backoff; stop the run
+    (:class:`EndpointUnreachableError`) when retries run out, failing no ARN."""
     INVALID_REQUEST = "invalid_request"
     """The service rejected the whole call's input: split the batch to find why."""
     TERMINAL = "terminal"
@@ -137,41 +149,84 @@ ACCESS_DENIED_CODES: Final = frozenset({
 })  # fmt: skip
 INVALID_REQUEST_CODES: Final = frozenset({"ValidationException"})
 
-_CREDENTIAL_EXCEPTIONS: Final = (
-    boto.NoCredentialsError,
-    boto.PartialCredentialsError,
-    boto.CredentialRetrievalError,
-    boto.NoAuthTokenError,
-    boto.TokenRetrievalError,
-    boto.SSOError,
-    # botocore 1.40 (aiobotocore 2.25) predates the login provider and its error.
-    *((boto.LoginError,) if hasattr(boto, "LoginError") else ()),
-    boto.RefreshWithMFAUnsupportedError,
-)
-_CONFIGURATION_EXCEPTIONS: Final = (
-    boto.NoRegionError,
-    boto.ProfileNotFound,
-    boto.ConfigParseError,
-    boto.ConfigNotFound,
-    boto.InvalidConfigError,
-    boto.UnknownServiceError,
-    boto.EndpointResolutionError,
-    boto.InvalidRegionError,
-)
-_UNREACHABLE_EXCEPTIONS: Final = (
-    boto.EndpointConnectionError,  # refused, DNS failure, no route
-    boto.ConnectTimeoutError,
-    ConnectionRefusedError,
-)
-_TRANSIENT_EXCEPTIONS: Final = (
-    boto.ConnectionError,  # EndpointConnectionError, ConnectTimeoutError, SSLError, ...
-    boto.HTTPClientError,  # ConnectionClosedError, ReadTimeoutError, ResponseStreamingError
-    boto.IncompleteReadError,
-    ResponseParserError,  # a torn or garbled body
-    aiohttp.ClientError,
-    ConnectionError,  # the builtin: resets and broken pipes
-    TimeoutError,  # sagefetch's own per-call timeout
-)
+#: Whole-call throttling by HTTP status whatever the code (a proxy's HTML 429
+#: has none), and 503 answers whose code says "busy" rather than "broken".
+THROTTLING_STATUS: Final = 429
+BUSY_CODES: Final = frozenset({"ServiceUnavailable", "ServiceUnavailableException", "SlowDown"})
+#: ``Failed.code`` of ARNs whose answers kept not fitting the API's shape.
+INVALID_RESPONSE: Final = "InvalidResponse"
+
+
+class NoAnswer(enum.Enum):
+    """Why the service said nothing: the cause a stopped run's hint names."""
+
+    PROXY = "proxy"
+    TLS = "tls"
+    TIMEOUT = "timeout"
+    CONNECTION = "connection"
+    """Refused, DNS, no route, or closed or reset before a whole answer."""
+
+
+#: Every exception a call can raise that is not the service's answer, in order
+#: (the first row an exception matches decides): its kind, and for kinds that
+#: mean "no answer", why. ClientError (an answer) is classified by its code.
+_Row = tuple[tuple[type[BaseException], ...], ErrorKind, NoAnswer | None]
+_EXCEPTIONS: Final[tuple[_Row, ...]] = (
+    (
+        (
+            boto.NoCredentialsError,
+            boto.PartialCredentialsError,
+            boto.CredentialRetrievalError,
+            boto.NoAuthTokenError,
+            boto.TokenRetrievalError,
+            boto.SSOError,
+            # botocore 1.40 (aiobotocore 2.25) predates the login provider and its error.
+            *((boto.LoginError,) if hasattr(boto, "LoginError") else ()),
+            boto.RefreshWithMFAUnsupportedError,
+        ),
+        ErrorKind.CREDENTIALS,
+        None,
+    ),
+    (
+        (
+            boto.NoRegionError,
+            boto.ProfileNotFound,
+            boto.ConfigParseError,
+            boto.ConfigNotFound,
+            boto.InvalidConfigError,
+            boto.UnknownServiceError,
+            boto.EndpointResolutionError,
+            boto.InvalidRegionError,
+            boto.InvalidProxiesConfigError,
+        ),
+        ErrorKind.CONFIGURATION,
+        None,
+    ),
+    # The service answered, but not in the API's shape (the decoder says what).
+    ((ResponseParserError,), ErrorKind.TRANSIENT, None),
+    # No answer exists: retried, then the run stops; never a record.
+    ((boto.ProxyConnectionError, aiohttp.ClientProxyConnectionError), ErrorKind.UNREACHABLE,
+     NoAnswer.PROXY),
+    ((boto.SSLError, ssl.SSLError, aiohttp.ClientSSLError), ErrorKind.UNREACHABLE, NoAnswer.TLS),
+    (
+        (boto.ConnectTimeoutError, boto.ReadTimeoutError, TimeoutError,
+         aiohttp.ServerTimeoutError),
+        ErrorKind.UNREACHABLE,
+        NoAnswer.TIMEOUT,
+    ),
+    (
+        (
+            boto.ConnectionError,  # EndpointConnectionError: refused, DNS failure, no route
+            boto.HTTPClientError,  # ConnectionClosedError, ResponseStreamingError, ...
+            boto.IncompleteReadError,  # the connection closed inside the body
+            aiohttp.ClientError,
+            ConnectionError,  # the builtin: refused, reset, broken pipe
+            socket.gaierror,  # DNS
+        ),
+        ErrorKind.UNREACHABLE,
+        NoAnswer.CONNECTION,
+    ),
+)  # fmt: skip
 
 _HINTS: Final = {
     ErrorKind.CREDENTIALS: (
@@ -185,13 +240,28 @@ _HINTS: Final = {
         "sagemaker:ListModelPackages and sagemaker:DescribeModelPackageGroup), and KMS or SCP "
         "rules must allow it."
     ),
-    ErrorKind.UNREACHABLE: (
-        "HINT: check the endpoint (--endpoint-url, AWS_ENDPOINT_URL_SAGEMAKER), the network "
-        "and proxies; records written so far are valid, resume with --resume."
-    ),
     ErrorKind.CONFIGURATION: (
         "HINT: pass a region (region_name / --region, or AWS_DEFAULT_REGION) and an existing "
         "profile, and check ~/.aws/config."
+    ),
+}
+_RESUME: Final = "No ARN was failed for it: records written so far are valid; resume with --resume."
+_NO_ANSWER_HINTS: Final = {
+    NoAnswer.PROXY: (
+        "HINT: the proxy could not be reached or refused the connection: check HTTPS_PROXY, "
+        "HTTP_PROXY and NO_PROXY (or the proxies in ~/.aws/config). " + _RESUME
+    ),
+    NoAnswer.TLS: (
+        "HINT: the TLS handshake failed: check the endpoint's certificate, AWS_CA_BUNDLE "
+        "(or ca_bundle in ~/.aws/config) and any TLS-inspecting proxy. " + _RESUME
+    ),
+    NoAnswer.TIMEOUT: (
+        "HINT: the service did not answer in time: check the network and proxies, or allow "
+        "longer calls (timeout= / --timeout). " + _RESUME
+    ),
+    NoAnswer.CONNECTION: (
+        "HINT: check the endpoint (--endpoint-url, AWS_ENDPOINT_URL_SAGEMAKER), DNS, the "
+        "network and proxies. " + _RESUME
     ),
 }
 
@@ -205,6 +275,8 @@ class ClassifiedError:
     message: str
     retry_after: float | None = None
     """Seconds the service asked us to wait (``x-amz-retry-after``), if it did."""
+    no_answer: NoAnswer | None = None
+    """Why the service said nothing, for :attr:`ErrorKind.UNREACHABLE`."""
 
     def stop_error(self, operation: str = "BatchDescribeModelPackage") -> RunStoppedError:
         """The exception that stops the run, for kinds that do.
@@ -218,14 +290,22 @@ class ClassifiedError:
             ErrorKind.CONFIGURATION: ConfigurationError,
             ErrorKind.UNREACHABLE: EndpointUnreachableError,
         }.get(self.kind, RunStoppedError)
-        hint = _HINTS.get(self.kind, "").format(operation=operation)
+        hint = (
+            _NO_ANSWER_HINTS[self.no_answer]
+            if self.no_answer is not None
+            else _HINTS.get(self.kind, "").format(operation=operation)
+        )
         message = f"{self.code}: {self.message} (calling {operation})\n{hint}"
         return cls(message.rstrip(), code=self.code)
 
 
 def classify_code(code: str, status: int | None = None) -> ErrorKind:
     """Sort a service error code (of a whole call or of one ARN) into an :class:`ErrorKind`."""
-    if code in THROTTLING_CODES:
+    if (
+        code in THROTTLING_CODES
+        or status == THROTTLING_STATUS
+        or (status == HTTPStatus.SERVICE_UNAVAILABLE and code in BUSY_CODES)
+    ):
         return ErrorKind.THROTTLED
     if code in CREDENTIAL_CODES:
         return ErrorKind.CREDENTIALS
@@ -241,6 +321,10 @@ def classify_code(code: str, status: int | None = None) -> ErrorKind:
 def classify_error(exc: BaseException) -> ClassifiedError:
     """Sort an exception raised by a call into an :class:`ErrorKind`.
 
+    Messages are masked (:func:`~sagefetch.mask_text`): a server or proxy that
+    echoes the request's headers never puts credentials into a record, a log
+    line or an exception.
+
     Raises:
         BaseException: ``exc`` itself when it is not an error of a call (a bug,
             or cancellation), so it is never mistaken for a service failure.
@@ -248,29 +332,23 @@ def classify_error(exc: BaseException) -> ClassifiedError:
     if isinstance(exc, boto.ClientError):
         error = exc.response.get("Error", {})
         metadata = exc.response.get("ResponseMetadata", {})
-        code = str(error.get("Code") or "Unknown")
+        code = mask_text(str(error.get("Code") or "Unknown"))
         status = metadata.get("HTTPStatusCode")
         return ClassifiedError(
             kind=classify_code(code, status),
             code=code,
-            message=str(error.get("Message") or exc),
+            message=mask_text(str(error.get("Message") or exc)),
             retry_after=_retry_after(metadata.get("HTTPHeaders", {})),
         )
-    for exceptions, kind in (
-        (_CREDENTIAL_EXCEPTIONS, ErrorKind.CREDENTIALS),
-        (_CONFIGURATION_EXCEPTIONS, ErrorKind.CONFIGURATION),
-        (_UNREACHABLE_EXCEPTIONS, ErrorKind.UNREACHABLE),
-        (_TRANSIENT_EXCEPTIONS, ErrorKind.TRANSIENT),
-    ):
+    for exceptions, kind, no_answer in _EXCEPTIONS:
         if isinstance(exc, exceptions):
+            code = INVALID_RESPONSE if isinstance(exc, ResponseParserError) else type(exc).__name__
             message = str(exc) or (
-                "no answer within the timeout"
-                if kind is ErrorKind.TRANSIENT and isinstance(exc, TimeoutError)
-                else type(exc).__name__
+                "no answer within the timeout" if isinstance(exc, TimeoutError) else code
             )
-            return ClassifiedError(kind=kind, code=type(exc).__name__, message=message)
+            return ClassifiedError(kind, code, mask_text(message), no_answer=no_answer)
     if isinstance(exc, boto.BotoCoreError):
-        return ClassifiedError(ErrorKind.TERMINAL, type(exc).__name__, str(exc))
+        return ClassifiedError(ErrorKind.TERMINAL, type(exc).__name__, mask_text(str(exc)))
     raise exc
 
 
@@ -280,7 +358,8 @@ def _retry_after(headers: dict[str, str]) -> float | None:
     if value is None:
         return None
     try:
-        seconds = int(value) / 1000.0
+        seconds = float(value) / 1000.0
     except ValueError:
         return None
-    return seconds if seconds >= 0 else None
+    # Nonsense (negative, NaN, infinite) is ignored; the backoff caps the rest.
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None

@@ -47,6 +47,8 @@ from ._exceptions import (
 )
 from ._limiter import AdaptiveRateLimiter
 from ._outcomes import INVALID_ARN, MISSING_FROM_RESPONSE, Described, Failed, FetchStats, Outcome
+from ._redact import mask_text
+from ._retry import backoff
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -511,9 +513,16 @@ class ModelPackageFetcher:
                         await self._emit(outcomes, [item], run)
                     continue
                 if not isinstance(item, str):
+                    # Keyed by its repr, which its outcome carries as the ARN.
+                    key = repr(item)
+                    if key in seen:
+                        self._bump(run, "duplicates")
+                        continue
+                    seen.add(key)
                     self._bump(run, "invalid")
-                    failed = Failed(repr(item), INVALID_ARN, _not_a_string(item), 0)
-                    await self._emit(outcomes, [failed], run)
+                    await self._emit(
+                        outcomes, [Failed(key, INVALID_ARN, _not_a_string(item), 0)], run
+                    )
                     continue
                 if item in seen:
                     self._bump(run, "duplicates")
@@ -571,12 +580,20 @@ class ModelPackageFetcher:
                 ]
                 await self._emit(outcomes, failed, run)
                 continue
-            settled, again = self._settle(response, part, attempts, rerequests)
+            settled, again, throttled = self._settle(response, part, attempts, rerequests)
             await self._emit(outcomes, settled, run)
             if again:
                 rerequests.update(again)
                 self._bump(run, "rerequested", len(again))
-                _log.warning("sagefetch.batch_rerequested", batch=batch_id, arns=len(again))
+                _log.warning(
+                    "sagefetch.batch_rerequested",
+                    batch=batch_id,
+                    arns=len(again),
+                    throttled=throttled,
+                )
+                if throttled:
+                    # The limiter heard the throttle (CallGuard); back off as for a throttled call.
+                    await anyio.sleep(backoff(max(rerequests[arn] for arn in again)))
                 parts.append(again)
 
     def _settle(
@@ -585,12 +602,13 @@ class ModelPackageFetcher:
         part: list[str],
         attempts: Counter[str],
         rerequests: Counter[str],
-    ) -> tuple[list[Outcome], list[str]]:
-        """Outcomes of the ARNs ``response`` settles, and the ARNs to ask for again."""
+    ) -> tuple[list[Outcome], list[str], bool]:
+        """What ``response`` settles: outcomes, ARNs to ask for again, and if one was throttled."""
         summaries = response.get("ModelPackageSummaries") or {}
         errors = response.get("BatchDescribeModelPackageErrorMap") or {}
         settled: list[Outcome] = []
         again: list[str] = []
+        throttled = False
         for arn in part:
             summary = summaries.get(arn)
             if summary is not None:
@@ -599,11 +617,13 @@ class ModelPackageFetcher:
             entry = errors.get(arn)
             may_retry = rerequests[arn] < self.max_attempts - 1
             if entry is not None:
-                code = entry.get("ErrorCode") or "Unknown"
-                if classify_code(code).retryable and may_retry:
+                code = mask_text(entry.get("ErrorCode") or "Unknown")
+                kind = classify_code(code)
+                if kind.retryable and may_retry:
                     again.append(arn)
+                    throttled = throttled or kind is ErrorKind.THROTTLED
                 else:
-                    message = entry.get("ErrorResponse") or ""
+                    message = mask_text(entry.get("ErrorResponse") or "")
                     settled.append(Failed(arn, code, message, attempts[arn]))
             elif may_retry:
                 again.append(arn)
@@ -613,7 +633,7 @@ class ModelPackageFetcher:
                     "successful answers"
                 )
                 settled.append(Failed(arn, MISSING_FROM_RESPONSE, message, attempts[arn]))
-        return settled, again
+        return settled, again, throttled
 
     async def _call(
         self, batch_id: int, part: list[str], attempts: Counter[str], run: _Run
@@ -628,6 +648,7 @@ class ModelPackageFetcher:
             context={"batch": batch_id, "arns": len(part)},
             counts=run.counts,
             on_attempt=lambda: attempts.update(part),
+            throttled_inside=_throttles_inside,
         )
 
     async def _emit(
@@ -661,6 +682,15 @@ async def _iterate(arns: Input) -> AsyncGenerator[object, None]:
             # A long synchronous input must not starve the workers.
             await anyio.lowlevel.checkpoint()
         yield arn
+
+
+def _throttles_inside(response: BatchDescribeModelPackageOutputTypeDef) -> bool:
+    """Whether an answer throttled some of its ARNs (a throttling code in the error map)."""
+    errors = response.get("BatchDescribeModelPackageErrorMap") or {}
+    return any(
+        classify_code(entry.get("ErrorCode") or "") is ErrorKind.THROTTLED
+        for entry in errors.values()
+    )
 
 
 def _why_invalid(arn: str) -> str:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 GROUPS, VERSIONS = 20, 100
 PREFIX = "arn:aws:sagemaker:us-east-1:123456789012:model-package"
 #: What a fault may leave an ARN with, once retries run out.
-FAULT_CODES = {"InternalFailure", "ServiceUnavailable", "ConnectionClosedError",
+FAULT_CODES = {"InternalFailure", "ServiceUnavailable",
                "MissingFromResponse", "ThrottlingException"}  # fmt: skip
 
 arns = st.one_of(
