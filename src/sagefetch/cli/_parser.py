@@ -2,21 +2,103 @@
 
 Cheap to import (argparse and the standard library only): ``--help`` and
 ``--version`` pay for nothing else.
+
+Every numeric option has a range a real run can use, checked here: NaN,
+infinities and out-of-range values are usage errors (exit 2) before anything
+starts, whichever command takes them.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 from ._where import FIELDS
 
-__all__ = ["FORMAT_WORDS", "fetcher_settings", "parser"]
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["FORMAT_WORDS", "LOWEST_RATE", "fetcher_settings", "parser"]
 
 #: Values of ``--output`` that are format names, typed by AWS CLI habit.
 FORMAT_WORDS = frozenset({"json", "jsonl", "csv", "text", "table", "yaml"})
+
+#: The lowest calls/s a rate option takes: one call every 100 s (the library's
+#: ``AdaptiveRateLimiter`` refuses the same; importing it here would cost ``--help``).
+LOWEST_RATE: Final = 0.01
+
+_N = TypeVar("_N", int, float)
+
+
+class _Number(Generic[_N]):
+    """An argparse type: a finite number of one kind in a range, else a usage error.
+
+    ``float()`` takes ``nan``, ``inf`` and ``1e400`` (inf) and ``int()`` takes
+    ``-5``: none of them may reach the library, where they would hang, spin or
+    overflow a socket timeout.
+    """
+
+    def __init__(
+        self,
+        kind: Callable[[str], _N],
+        least: _N,
+        most: _N | None = None,
+        *,
+        what: str,
+        hint: str = "",
+    ) -> None:
+        self.kind: Callable[[str], _N] = kind
+        self.least: _N = least
+        self.most: _N | None = most
+        self.what = what
+        self.hint = hint
+        self.span = (
+            f"at least {_shown(least)}" if most is None else f"{_shown(least)}..{_shown(most)}"
+        )
+        """The range as ``--help`` and the error show it."""
+
+    def __call__(self, text: str) -> _N:
+        try:
+            value = self.kind(text)
+        except ValueError:
+            value = None
+        if value is None or not self._within(value):
+            raise argparse.ArgumentTypeError(
+                f"expected {self.what}, {self.span}, got {text!r}{self.hint}"
+            )
+        return value
+
+    def _within(self, value: _N) -> bool:
+        if not math.isfinite(value) or value < self.least:
+            return False
+        return self.most is None or value <= self.most
+
+
+def _shown(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else f"{number:g}"
+
+
+_CONCURRENCY = _Number(int, 1, 1000, what="a whole number")
+_BATCH_SIZE = _Number(int, 1, 100, what="a whole number")
+_ATTEMPTS = _Number(int, 1, 100, what="a whole number")
+_SHARDS = _Number(int, 1, 1000, what="a whole number")
+_RATE = _Number(
+    float,
+    LOWEST_RATE,
+    what="a number of calls/s",
+    hint="\nHINT: leave --max-rate out and sagefetch finds the server's limit by itself.",
+)
+_TIMEOUT = _Number(float, 0.01, 3600.0, what="a number of seconds")
+_DEADLINE = _Number(float, 0.01, 30 * 24 * 3600.0, what="a number of seconds")
+# The demo's registry and its server's limit and faults.
+_COUNT = _Number(int, 0, 100_000, what="a whole number")
+_SERVER_RATE = _Number(float, LOWEST_RATE, what="a number of calls/s")
+_BURST = _Number(int, 1, 1000, what="a whole number")
+_DELAY = _Number(float, 0.0, 60.0, what="a number of seconds")
+_PROBABILITY = _Number(float, 0.0, 1.0, what="a probability")
 
 
 def parser(version: str) -> argparse.ArgumentParser:
@@ -145,16 +227,16 @@ def _audit_parser(commands: Any) -> None:
     _fetch_options(audit)
     audit.add_argument(
         "--list-concurrency",
-        type=int,
+        type=_CONCURRENCY,
         metavar="N",
-        help="groups listed at once per shard (default: --concurrency)",
+        help=f"groups listed at once per shard, {_CONCURRENCY.span} (default: --concurrency)",
     )
     audit.add_argument(
         "--max-shards",
-        type=int,
+        type=_SHARDS,
         default=32,
         metavar="N",
-        help="shards running at once (default: %(default)s)",
+        help=f"shards running at once, {_SHARDS.span} (default: %(default)s)",
     )
     _display_options(audit)
 
@@ -183,18 +265,15 @@ def _demo_parser(commands: Any) -> None:
         help="record format (default: %(default)s)",
     )
     registry = demo.add_argument_group("registry")
-    registry.add_argument(
-        "--groups", type=int, default=40, help="model package groups (default: %(default)s)"
-    )
-    registry.add_argument(
-        "--versions", type=int, default=100, help="versions per group (default: %(default)s)"
-    )
-    registry.add_argument(
-        "--unknown", type=int, default=60, help="ARNs of missing packages (default: %(default)s)"
-    )
-    registry.add_argument(
-        "--malformed", type=int, default=12, help="malformed ARNs (default: %(default)s)"
-    )
+    for flag, count, text in (
+        ("--groups", 40, "model package groups"),
+        ("--versions", 100, "versions per group"),
+        ("--unknown", 60, "ARNs of missing packages"),
+        ("--malformed", 12, "malformed ARNs"),
+    ):
+        registry.add_argument(
+            flag, type=_COUNT, default=count, help=f"{text}, {_COUNT.span} (default: %(default)s)"
+        )
     registry.add_argument(
         "--backend",
         choices=("moto", "synthetic"),
@@ -203,15 +282,17 @@ def _demo_parser(commands: Any) -> None:
     )
     server = demo.add_argument_group("server limit and faults")
     for flag, kind, default, text in (
-        ("--rate", float, 20.0, "server limit, calls/s"),
-        ("--burst", int, 5, "token bucket capacity"),
-        ("--latency", float, 0.03, "seconds per answer"),
-        ("--jitter", float, 0.02, "up to this many more seconds"),
-        ("--internal-error", float, 0.02, "P(HTTP 500)"),
-        ("--drop", float, 0.01, "P(dropped connection)"),
-        ("--omit", float, 0.01, "P(answer omits ARNs)"),
+        ("--rate", _SERVER_RATE, 20.0, "server limit, calls/s"),
+        ("--burst", _BURST, 5, "token bucket capacity"),
+        ("--latency", _DELAY, 0.03, "seconds per answer"),
+        ("--jitter", _DELAY, 0.02, "up to this many more seconds"),
+        ("--internal-error", _PROBABILITY, 0.02, "P(HTTP 500)"),
+        ("--drop", _PROBABILITY, 0.01, "P(dropped connection)"),
+        ("--omit", _PROBABILITY, 0.01, "P(answer omits ARNs)"),
     ):
-        server.add_argument(flag, type=kind, default=default, help=f"{text} (default: %(default)s)")
+        server.add_argument(
+            flag, type=kind, default=default, help=f"{text}, {kind.span} (default: %(default)s)"
+        )
     _fetch_options(demo)
     _display_options(demo)
 
@@ -271,43 +352,44 @@ def _fetch_options(parser: argparse.ArgumentParser) -> None:
     fetch = parser.add_argument_group("fetching")
     fetch.add_argument(
         "--concurrency",
-        type=int,
+        type=_CONCURRENCY,
         default=16,
         metavar="N",
-        help="calls in flight at most (default: %(default)s)",
+        help=f"calls in flight at most, {_CONCURRENCY.span} (default: %(default)s)",
     )
     fetch.add_argument(
         "--max-rate",
-        type=float,
+        type=_RATE,
         metavar="CALLS_PER_S",
-        help="calls/s ceiling (default: find the server's limit)",
+        help=f"calls/s ceiling, {_RATE.span} (default: find the server's limit)",
     )
     fetch.add_argument(
         "--batch-size",
-        type=int,
+        type=_BATCH_SIZE,
         default=100,
         metavar="N",
-        help="ARNs per call, 1..100 (default: %(default)s)",
+        help=f"ARNs per call, {_BATCH_SIZE.span} (default: %(default)s)",
     )
     fetch.add_argument(
         "--timeout",
-        type=float,
+        type=_TIMEOUT,
         default=30.0,
         metavar="S",
-        help="seconds per call (default: %(default)s)",
+        help=f"seconds per call, {_TIMEOUT.span} (default: %(default)s)",
     )
     fetch.add_argument(
         "--max-attempts",
-        type=int,
+        type=_ATTEMPTS,
         default=8,
         metavar="N",
-        help="calls per batch at most (default: %(default)s)",
+        help=f"calls per batch at most, {_ATTEMPTS.span} (default: %(default)s)",
     )
     fetch.add_argument(
         "--deadline",
-        type=float,
+        type=_DEADLINE,
         metavar="S",
-        help="seconds for the whole run, audit: for each shard (default: none)",
+        help=f"seconds for the whole run, audit: for each shard; {_DEADLINE.span} (30 days) "
+        "(default: none)",
     )
 
 
