@@ -30,6 +30,7 @@ import sagefetch
                 "FetchStats",
                 "ModelPackageFetcher",
                 "Outcome",
+                "RedactingFilter",
                 "RunStoppedError",
                 "SagefetchError",
                 "__version__",

@@ -123,6 +123,17 @@ async def test_non_string_items_fail_instead_of_crashing(
     assert len(outcomes) == 3
 
 
+async def test_non_string_items_are_deduplicated_by_their_repr(
+    synthetic_sagemaker: LocalSageMaker,
+) -> None:
+    """Repeated non-string items get one outcome each, like repeated ARNs."""
+    async with raw_client(synthetic_sagemaker) as client, ModelPackageFetcher(client) as fetcher:
+        outcomes = await _collect(fetcher, [None, None, 42, 42, b"x", b"x", 4.5])
+    assert sorted(o.arn for o in outcomes) == sorted(["None", "42", "b'x'", "4.5"])
+    assert fetcher.stats.duplicates == 3
+    assert fetcher.stats.invalid == 4
+
+
 async def test_a_single_string_is_refused(synthetic_sagemaker: LocalSageMaker) -> None:
     """Passing one ARN string (an iterable of characters) is a TypeError."""
     async with raw_client(synthetic_sagemaker) as client, ModelPackageFetcher(client) as fetcher:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ._outcomes import Failed as Failed
     from ._outcomes import FetchStats as FetchStats
     from ._outcomes import Outcome as Outcome
+    from ._redact import RedactingFilter as RedactingFilter
     from ._redact import mask_secrets as mask_secrets
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "FetchStats",
     "ModelPackageFetcher",
     "Outcome",
+    "RedactingFilter",
     "RunStoppedError",
     "SagefetchError",
     "__version__",
@@ -65,6 +67,7 @@ _MODULES = {
     "Failed": "._outcomes",
     "FetchStats": "._outcomes",
     "Outcome": "._outcomes",
+    "RedactingFilter": "._redact",
     "mask_secrets": "._redact",
 }
 

@@ -26,11 +26,14 @@ _Replacement = str | Callable[[re.Match[str]], str]
 _PATTERNS: Final[tuple[tuple[re.Pattern[str], _Replacement], ...]] = (
     # Access key ids: keep the kind (AKIA long-term, ASIA session), hide the rest.
     (re.compile(r"\b(AKIA|ASIA|AIDA|AROA|ANPA|ANVA|APKA)[A-Z0-9]{16}\b"), rf"\1{MASK}"),
-    # SigV4 signatures and whole Authorization header values.
-    (re.compile(r"(Signature=)[0-9a-fA-F]{16,}"), rf"\1{MASK}"),
+    # SigV4 signatures (``Signature=...`` in headers and URLs, ``Signature:\n...`` in
+    # botocore's debug lines) and whole Authorization / token header values
+    # (also as botocore prints them: ``'Authorization': b'...'``).
+    (re.compile(r"(?i)(Signature\s*[:=]\s*)[0-9a-f]{16,}"), rf"\1{MASK}"),
     (
         re.compile(
-            r"""(?i)(["']?(?:authorization|x-amz-security-token)["']?\s*[:=]\s*["']?)[^"'\n,}]+"""
+            r"""(?i)(["']?(?:authorization|x-amz-security-token)["']?\s*[:=]\s*(?:b?["'])?)"""
+            r"""[^"'\n,}]+"""
         ),
         rf"\1{MASK}",
     ),

@@ -68,8 +68,9 @@ class Faults:
         answer_body: Serve this body instead of the backend's answer (for the
             operations in ``operations``), as a misbehaving service or a proxy
             in front of it would. ``$REQUEST_HEADERS`` in it is replaced with the
-            call's request headers as ``Name: value`` lines, as a server that
-            echoes its request would.
+            call's request headers as ``Name: value`` lines (escaped for a JSON
+            string when the content type is JSON), as a server that echoes its
+            request would.
         answer_status: HTTP status of ``answer_body``.
         answer_content_type: ``Content-Type`` of ``answer_body``.
         answer_headers: More headers of ``answer_body`` (``x-amz-retry-after``, ...).
@@ -439,6 +440,9 @@ class FaultLayer:
                 for key, value in environ.items()
                 if key.startswith("HTTP_")
             )
+            if "json" in faults.answer_content_type:
+                # Inside a JSON string, as a service would encode it.
+                request_headers = json.dumps(request_headers)[1:-1]
             body = body.replace("$REQUEST_HEADERS", request_headers)
         payload = body.encode()
         status = faults.answer_status
