@@ -33,10 +33,11 @@ import structlog
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 
-from ._arns import MAX_ARN_LENGTH, MAX_ARNS_PER_CALL, is_valid_arn
+from ._arn_problems import describe_invalid_arn
+from ._arns import MAX_ARNS_PER_CALL, is_valid_arn
 from ._calls import CallFailedError, CallGuard
 from ._credentials import assume_role, role_account
-from ._decode import FastResponseParserFactory, fast_data_loader
+from ._decode import fast_data_loader, validated_answers
 from ._discovery import ApprovalStatus, Discovery, list_packages
 from ._exceptions import (
     DeadlineExceededError,
@@ -213,6 +214,9 @@ class ModelPackageFetcher:
                     raise classify_error(exc).stop_error() from exc
             else:
                 self._check_client_retries()
+            # Every answer is checked before anything reads it, on a caller's client
+            # too; leaving the stack restores that client exactly.
+            stack.enter_context(validated_answers(self._client))
             self._task_group = await stack.enter_async_context(anyio.create_task_group())
             self._stack = stack.pop_all()
         return self
@@ -238,7 +242,6 @@ class ModelPackageFetcher:
     def _open_client(self) -> Any:
         settings = self._client_settings
         session = AioSession(profile=settings["profile_name"])
-        session.register_component("response_parser_factory", FastResponseParserFactory())
         session.register_component("data_loader", fast_data_loader(session))
         region = settings["region_name"] or _region_from_environment()
         if settings["role_arn"] is not None:
@@ -530,7 +533,7 @@ class ModelPackageFetcher:
                 seen.add(item)
                 if self.validate_arns and not is_valid_arn(item):
                     self._bump(run, "invalid")
-                    failed = Failed(item, INVALID_ARN, _why_invalid(item), 0)
+                    failed = Failed(item, INVALID_ARN, describe_invalid_arn(item), 0)
                     await self._emit(outcomes, [failed], run)
                     continue
                 batch.append(item)
@@ -690,17 +693,6 @@ def _throttles_inside(response: BatchDescribeModelPackageOutputTypeDef) -> bool:
     return any(
         classify_code(entry.get("ErrorCode") or "") is ErrorKind.THROTTLED
         for entry in errors.values()
-    )
-
-
-def _why_invalid(arn: str) -> str:
-    if len(arn) > MAX_ARN_LENGTH:
-        return f"the ARN is {len(arn)} characters long; the service allows {MAX_ARN_LENGTH}"
-    if arn != arn.strip():
-        return "the ARN has surrounding whitespace; strip it before describing"
-    return (
-        "not a model package ARN the service accepts "
-        "(arn:aws[-partition]:sagemaker:REGION:ACCOUNT_ID:model-package/NAME[/VERSION])"
     )
 
 
