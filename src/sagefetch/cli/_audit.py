@@ -14,9 +14,9 @@ from sagefetch._redact import mask_text
 from ._exits import UsageError
 from ._parser import fetcher_settings
 from ._progress import JobProgress, print_shards, shows_progress
-from ._records import Format, open_output, writer_for
+from ._records import Format, OutputError, files_read, open_output, writer_for
 from ._reports import Shard, audit_exit_code
-from ._shards import OUTPUT_CLOSED, run_audit
+from ._shards import run_audit, shard_fetchers
 from ._where import parse_condition
 
 if TYPE_CHECKING:
@@ -53,6 +53,7 @@ def _shards(args: argparse.Namespace) -> list[Shard]:
 
 
 async def audit(args: argparse.Namespace, stderr: Console) -> int:
+    """Run ``sagefetch audit``; returns the exit code."""
     fmt: Format = args.format
     if not 1 <= args.batch_size <= 100:
         raise UsageError(f"--batch-size must be 1..100, got {args.batch_size}")
@@ -73,26 +74,31 @@ async def audit(args: argparse.Namespace, stderr: Console) -> int:
     if args.max_shards < 1:
         raise UsageError(f"--max-shards must be at least 1, got {args.max_shards}")
     shards = _shards(args)
+    try:  # before the output is opened: a bad option leaves it as it was
+        fetchers = shard_fetchers(
+            shards, endpoint_url=args.endpoint_url, settings=fetcher_settings(args)
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
     started = time.monotonic()
     with ExitStack() as files:
-        out, recorded = open_output(args.output, fmt, resume=args.resume, files=files)
-        writer = writer_for(fmt, out, origin=True)
-        if not args.resume or out.tell() == 0:
-            writer.header()
+        out, recorded = open_output(
+            args.output, fmt, resume=args.resume, reads=files_read(), files=files, origin=True
+        )
         with JobProgress(
             enabled=shows_progress(args.progress, stderr), total=None, console=stderr, label="audit"
         ) as bar:
             try:
                 reports = await run_audit(
                     shards,
+                    fetchers,
                     discovery=discovery,
                     conditions=conditions,
-                    writer=writer,
-                    recorded=recorded,
+                    writer=writer_for(fmt, out, origin=True),
+                    header=out.empty,
+                    recorded=recorded.arns,
                     progress=bar,
-                    endpoint_url=args.endpoint_url,
                     max_shards=args.max_shards,
-                    settings=fetcher_settings(args),
                 )
             except ValueError as exc:
                 raise UsageError(str(exc)) from exc
@@ -102,13 +108,14 @@ async def audit(args: argparse.Namespace, stderr: Console) -> int:
         time.monotonic() - started,
         filtering=bool(conditions),
         resuming=args.resume,
+        earlier=recorded if args.resume else None,
     )
-    closed = [r.stopped for r in reports if r.stopped and r.stopped.code == OUTPUT_CLOSED]
-    if closed:
-        print(f"sagefetch audit: {closed[0]}", file=sys.stderr)  # the same for every shard
+    failed_output = [r.stopped for r in reports if isinstance(r.stopped, OutputError)]
+    if failed_output:
+        print(f"sagefetch audit: {failed_output[0]}", file=sys.stderr)  # the same for every shard
     else:
         for report in reports:
             if report.stopped is not None:
                 message = mask_text(str(report.stopped))
                 print(f"sagefetch audit: {report.shard.name}: {message}", file=sys.stderr)
-    return audit_exit_code(reports)
+    return audit_exit_code(reports, earlier_failed=recorded.failed)

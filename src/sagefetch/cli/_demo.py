@@ -28,7 +28,7 @@ from ._describe import describe_into
 from ._exits import EXIT_FAILURES, EXIT_OK, UsageError
 from ._parser import fetcher_settings
 from ._progress import print_summary, shows_progress
-from ._records import open_output, writer_for
+from ._records import files_read, open_output, writer_for
 from ._reports import exit_code
 
 if TYPE_CHECKING:
@@ -144,10 +144,11 @@ async def demo(args: argparse.Namespace, stderr: Console) -> int:
     except ImportError as exc:
         raise UsageError(str(exc)) from None
     with ExitStack() as files:
-        out, _ = open_output(args.output, args.format, resume=False, files=files)
+        out, _ = open_output(
+            args.output, args.format, resume=False, reads=files_read(), files=files
+        )
         workdir = Path(files.enter_context(tempfile.TemporaryDirectory(prefix="sagefetch-demo-")))
         tally = _Tally(writer_for(args.format, out))
-        tally.header()
         async with local as sagemaker:
             arns = sagemaker.seed(groups=args.groups, versions=args.versions)
             planned = plan(arns, sagemaker, args)
@@ -178,7 +179,7 @@ async def demo(args: argparse.Namespace, stderr: Console) -> int:
                 fetcher = ModelPackageFetcher(client, **fetcher_settings(args))
                 with input_path.open("rb") as source:
                     report = await describe_into(
-                        fetcher, source, tally, set(),
+                        fetcher, source, tally, set(), header=True,
                         total=len(planned.lines), progress=shows_progress(args.progress, stderr),
                         stderr=stderr,
                     )  # fmt: skip

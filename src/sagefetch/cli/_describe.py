@@ -6,7 +6,7 @@ import sys
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, BinaryIO
 
-from sagefetch._exceptions import ConfigurationError, RunStoppedError
+from sagefetch._exceptions import ConfigurationError
 from sagefetch._fetcher import ModelPackageFetcher
 from sagefetch._redact import mask_text
 
@@ -15,12 +15,11 @@ from ._input import ArnReader, open_input
 from ._job import run_job
 from ._parser import fetcher_settings
 from ._progress import JobProgress, print_summary, shows_progress
-from ._records import Format, open_output, writer_for
+from ._records import Format, OutputError, files_read, open_output, writer_for
 from ._reports import JobReport, exit_code
 
 if TYPE_CHECKING:
     import argparse
-    from pathlib import Path
 
     from rich.console import Console
 
@@ -34,32 +33,32 @@ async def describe(args: argparse.Namespace, stderr: Console) -> int:
     fmt: Format = args.format
     if not 1 <= args.batch_size <= 100:
         raise UsageError(f"--batch-size must be 1..100, got {args.batch_size}")
+    try:  # before the output is opened: a bad option leaves it as it was
+        fetcher = ModelPackageFetcher(
+            region_name=args.region,
+            profile_name=args.profile,
+            endpoint_url=args.endpoint_url,
+            **fetcher_settings(args),
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
     with ExitStack() as files:
         progress = shows_progress(args.progress, stderr)
         source, total = open_input(args.arn_file, files, count=progress)
-        _refuse_output_onto_input(args.arn_file, args.output)
-        out, recorded = open_output(args.output, fmt, resume=args.resume, files=files)
-        try:
-            fetcher = ModelPackageFetcher(
-                region_name=args.region,
-                profile_name=args.profile,
-                endpoint_url=args.endpoint_url,
-                **fetcher_settings(args),
-            )
-        except ValueError as exc:
-            raise UsageError(str(exc)) from exc
-        writer = writer_for(fmt, out)
-        if not args.resume or out.tell() == 0:
-            writer.header()
+        out, recorded = open_output(
+            args.output, fmt, resume=args.resume, reads=files_read(args.arn_file), files=files
+        )
         report = await describe_into(
             fetcher,
             source,
-            writer,
-            recorded,
+            writer_for(fmt, out),
+            recorded.arns,
+            header=out.empty,
             total=total,
             progress=progress,
             stderr=stderr,
         )
+    report.earlier_described, report.earlier_failed = recorded.described, recorded.failed
     print_summary(stderr, report)
     if report.stopped is not None:
         print(f"sagefetch describe: {mask_text(str(report.stopped))}", file=sys.stderr)
@@ -72,14 +71,20 @@ async def describe_into(
     writer: RecordWriter,
     recorded: set[str],
     *,
+    header: bool,
     total: int | None,
     progress: bool,
     stderr: Console,
 ) -> JobReport:
-    """Describe the ARNs of ``source`` into ``writer``: the code path of describe and demo."""
+    """Describe the ARNs of ``source`` into ``writer``: the code path of describe and demo.
+
+    ``header``: the output is new, so it starts with the format's header.
+    """
     report = JobReport()
     with JobProgress(enabled=progress, total=total, console=stderr) as bar:
         try:
+            if header:
+                writer.header()
             async with fetcher:
                 await run_job(
                     fetcher=fetcher,
@@ -89,20 +94,6 @@ async def describe_into(
                     progress=bar,
                     report=report,
                 )
-        except ConfigurationError as exc:
+        except (ConfigurationError, OutputError) as exc:
             report.stopped = exc
-        except BrokenPipeError:
-            report.stopped = RunStoppedError("the output was closed before the run finished")
     return report
-
-
-def _refuse_output_onto_input(arn_file: str, output: Path | None) -> None:
-    """The input is never truncated: writing the records over it is a usage error."""
-    if output is None or arn_file == "-":
-        return
-    try:
-        same = output.exists() and output.samefile(arn_file)
-    except OSError:
-        return
-    if same:
-        raise UsageError(f"--output {output} is the input file; records would overwrite the ARNs")

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from sagefetch._outcomes import FetchStats
 
+    from ._records import Recorded
     from ._reports import JobReport, ShardReport
 
 __all__ = ["JobProgress", "print_shards", "print_summary", "shows_progress"]
@@ -116,6 +117,9 @@ def print_summary(
         table.add_row("duplicates skipped", f"{stats.duplicates:,}")
     if report.resumed:
         table.add_row("already in output (--resume)", f"{report.resumed:,}")
+    if report.earlier_described or report.earlier_failed:
+        table.add_row("described in earlier runs", f"{report.earlier_described:,}")
+        table.add_row("failed in earlier runs", f"{report.earlier_failed:,}")
     if stats is not None:
         table.add_row("calls", f"{stats.calls:,}")
         table.add_row("throttled", f"{stats.throttled:,}")
@@ -139,11 +143,12 @@ def print_shards(
     *,
     filtering: bool,
     resuming: bool,
+    earlier: Recorded | None = None,
 ) -> None:
     """The end-of-audit table: one row per shard, and the total.
 
     ``filtering`` shows the packages ``--where`` left out; ``resuming`` those
-    already in the output.
+    already in the output, and ``earlier`` what the output held before.
     """
     table = Table(
         title="sagefetch audit",
@@ -196,6 +201,12 @@ def print_shards(
         f"[red]{stopped} stop" if stopped else "",
     )
     console.print(table)
+    if earlier is not None:
+        console.print(
+            f"Earlier runs: {earlier.described:,} described and {earlier.failed:,} failed "
+            "records already in the output.",
+            highlight=False,
+        )
 
 
 def _result(report: JobReport) -> str:

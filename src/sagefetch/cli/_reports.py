@@ -33,6 +33,10 @@ class JobReport:
     stats: FetchStats | None = None
     stopped: RunStoppedError | None = None
     """Why the run stopped early, if it did."""
+    earlier_described: int = 0
+    """Described records the output already held (``--resume``)."""
+    earlier_failed: int = 0
+    """Failed records the output already held (``--resume``)."""
 
     @property
     def failed(self) -> int:
@@ -82,14 +86,22 @@ class ShardReport(JobReport):
 
 
 def exit_code(report: JobReport) -> int:
-    """0 all described, 3 some failed, 4 stopped early, 2 stopped by a configuration error."""
+    """0 all described, 3 some failed, 4 stopped early, 2 stopped by a configuration error.
+
+    The code speaks for the whole output: after ``--resume``, a failed record
+    an earlier run wrote makes it 3 too.
+    """
     if report.stopped is not None:
         return EXIT_USAGE if isinstance(report.stopped, ConfigurationError) else EXIT_STOPPED
-    return EXIT_FAILURES if report.failed else EXIT_OK
+    return EXIT_FAILURES if report.failed or report.earlier_failed else EXIT_OK
 
 
-def audit_exit_code(reports: list[ShardReport]) -> int:
-    """0, 3, 2 or 4 as for one run when every shard agrees; 5 when only some stopped early."""
+def audit_exit_code(reports: list[ShardReport], *, earlier_failed: int = 0) -> int:
+    """0, 3, 2 or 4 as for one run when every shard agrees; 5 when only some stopped early.
+
+    ``earlier_failed``: failed records the output already held (``--resume``),
+    which make a complete audit 3.
+    """
     stopped = [report for report in reports if report.stopped is not None]
     if stopped and len(stopped) < len(reports):
         return EXIT_SHARDS_STOPPED
@@ -99,4 +111,5 @@ def audit_exit_code(reports: list[ShardReport]) -> int:
             if all(isinstance(report.stopped, ConfigurationError) for report in stopped)
             else EXIT_STOPPED
         )
-    return EXIT_FAILURES if any(report.failed for report in reports) else EXIT_OK
+    failed = earlier_failed or any(report.failed for report in reports)
+    return EXIT_FAILURES if failed else EXIT_OK

@@ -23,6 +23,7 @@ from sagefetch._exceptions import RunStoppedError
 from sagefetch._fetcher import ModelPackageFetcher
 from sagefetch._outcomes import Failed, FetchStats
 
+from ._records import OutputError
 from ._reports import JobReport, Shard, ShardReport
 from ._where import matches_all
 
@@ -35,11 +36,7 @@ if TYPE_CHECKING:
     from ._records import Origin, RecordWriter
     from ._where import Condition
 
-__all__ = ["OUTPUT_CLOSED", "run_audit", "total_stats"]
-
-
-#: ``RunStoppedError.code`` of every shard when the output was closed.
-OUTPUT_CLOSED = "OutputClosed"
+__all__ = ["run_audit", "shard_fetchers", "total_stats"]
 
 
 def total_stats(stats: Sequence[FetchStats | None]) -> FetchStats:
@@ -53,30 +50,15 @@ def total_stats(stats: Sequence[FetchStats | None]) -> FetchStats:
     return FetchStats(**totals)
 
 
-async def run_audit(
-    shards: Sequence[Shard],
-    *,
-    discovery: Discovery,
-    conditions: Sequence[Condition],
-    writer: RecordWriter,
-    recorded: set[str],
-    progress: JobProgress,
-    endpoint_url: str | None = None,
-    max_shards: int = 32,
-    settings: dict[str, Any],
-) -> list[ShardReport]:
-    """Audit every shard concurrently; one report per shard, in ``shards``' order.
-
-    At most ``max_shards`` shards run at once (each holds a client and its
-    connection pool); the others wait their turn. ``recorded`` holds the keys
-    already in the output; every record written is added to it, so a package
-    two shards reach (two profiles of one account) is written once. If the
-    output is closed, every shard stops.
+def shard_fetchers(
+    shards: Sequence[Shard], *, endpoint_url: str | None = None, settings: dict[str, Any]
+) -> list[ModelPackageFetcher]:
+    """One fetcher per shard: its own client and its own limiter.
 
     Raises:
         ValueError: ``settings`` are not ones a fetcher accepts.
     """
-    fetchers = [
+    return [
         ModelPackageFetcher(
             region_name=shard.region,
             profile_name=shard.profile,
@@ -86,6 +68,29 @@ async def run_audit(
         )
         for shard in shards
     ]
+
+
+async def run_audit(
+    shards: Sequence[Shard],
+    fetchers: Sequence[ModelPackageFetcher],
+    *,
+    discovery: Discovery,
+    conditions: Sequence[Condition],
+    writer: RecordWriter,
+    header: bool,
+    recorded: set[str],
+    progress: JobProgress,
+    max_shards: int = 32,
+) -> list[ShardReport]:
+    """Audit every shard concurrently, each with its fetcher; one report per shard, in order.
+
+    At most ``max_shards`` shards run at once (each holds a client and its
+    connection pool); the others wait their turn. ``header``: the output is
+    new, so it starts with the format's header. ``recorded`` holds the keys
+    already in the output; every record written is added to it, so a package
+    two shards reach (two profiles of one account) is written once. If the
+    output fails (closed, disk full), every shard stops with that error.
+    """
     reports = [
         ShardReport(shard=shard, account=shard.account, region=shard.region) for shard in shards
     ]
@@ -101,7 +106,10 @@ async def run_audit(
         if progress.due():
             show()
 
+    output_errors: list[OutputError] = []
     try:
+        if header:
+            writer.header()
         async with anyio.create_task_group() as shard_tasks:
             audit = _Audit(
                 discovery,
@@ -111,17 +119,17 @@ async def run_audit(
                 tick,
                 anyio.Semaphore(max_shards),
                 shard_tasks.cancel_scope,
+                output_errors,
             )
             for fetcher, report in zip(fetchers, reports, strict=True):
                 shard_tasks.start_soon(audit.shard, fetcher, report)
+    except OutputError as exc:
+        output_errors.append(exc)
     finally:
         show()
-    if shard_tasks.cancel_scope.cancel_called:
-        closed = RunStoppedError(
-            "the output was closed before the audit finished", code=OUTPUT_CLOSED
-        )
+    if output_errors:
         for report in reports:
-            report.stopped = report.stopped or closed
+            report.stopped = report.stopped or output_errors[0]
     return reports
 
 
@@ -136,7 +144,9 @@ class _Audit:
     tick: Callable[[], None]
     running: anyio.Semaphore
     everything: anyio.CancelScope
-    """Cancelled when the output is closed: no shard can write any more."""
+    """Cancelled when the output fails: no shard can write any more."""
+    output_errors: list[OutputError]
+    """How the output failed, if it did."""
 
     async def shard(self, fetcher: ModelPackageFetcher, report: ShardReport) -> None:
         """Discover and describe one shard; fill in ``report``. Never raises RunStoppedError."""
@@ -144,10 +154,11 @@ class _Audit:
             started = time.monotonic()
             try:
                 await self._describe_shard(fetcher, report)
+            except OutputError as exc:
+                self.output_errors.append(exc)
+                self.everything.cancel()
             except RunStoppedError as exc:
                 report.stopped = exc
-            except BrokenPipeError:
-                self.everything.cancel()
             finally:
                 report.elapsed = time.monotonic() - started
                 report.stats = fetcher.stats
