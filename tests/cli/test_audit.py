@@ -252,6 +252,66 @@ def test_closed_output_stops_every_shard_with_exit_4(accounts: Accounts) -> None
     assert stderr.count(b"the output was closed") == 1
 
 
+#: Runs a command with a file size limit: writes past it fail with EFBIG (SIGXFSZ ignored).
+_FILE_SIZE_LIMIT = (
+    sys.executable, "-c",
+    "import os, resource, signal, sys\n"
+    "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+    "_, hard = resource.getrlimit(resource.RLIMIT_FSIZE)\n"
+    "resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]), hard))\n"
+    "os.execv(sys.argv[2], sys.argv[2:])\n",
+)  # fmt: skip
+
+
+@pytest.mark.timeout(180)
+def test_a_full_output_stops_every_shard_and_resume_completes_it(
+    accounts: Accounts, tmp_path: Path
+) -> None:
+    """Output at its size limit mid-audit: exit 4, one message, whole records; --resume ends it."""
+    output = tmp_path / "audit.jsonl"
+    args = ["--profiles", "team-a,team-b", "--regions", ",".join(REGIONS), "-o", str(output)]
+
+    result = subprocess.run(
+        [*_FILE_SIZE_LIMIT, str(48 * 1024), *SAGEFETCH, "audit", *args],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+    assert result.returncode == EXIT_STOPPED, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count(f"cannot write {output}: File too large (EFBIG)") == 1
+    assert output.read_bytes().endswith(b"\n")
+    assert len(_records(output)) > 0
+
+    resumed = _audit(*args, "--resume")
+
+    assert resumed.returncode == EXIT_OK, resumed.stderr
+    expected = [
+        arn
+        for (account, _), arns in accounts.expected.items()
+        if account != ACCOUNT_DENIED
+        for arn in arns
+    ]
+    assert Counter(record["arn"] for record in _records(output)) == Counter(expected)
+
+
+def test_resume_exits_3_for_a_failure_an_earlier_run_recorded(
+    accounts: Accounts, tmp_path: Path
+) -> None:
+    """The exit code after --resume speaks for the whole output, earlier runs' failures too."""
+    output = tmp_path / "audit.jsonl"
+    args = ["--profile", "team-a", "--region", "us-east-1", "-o", str(output),
+            "--group", "churn-0000", "--group", "missing-group"]  # fmt: skip
+    assert _audit(*args).returncode == EXIT_FAILURES
+
+    resumed = _audit(*args, "--resume")
+
+    assert resumed.returncode == EXIT_FAILURES, resumed.stderr
+    assert "Earlier runs: 120 described and 1 failed records" in resumed.stderr
+    arns = Counter(record["arn"] for record in _records(output))
+    assert len(arns) == 121
+    assert set(arns.values()) == {1}
+
+
 def test_csv_records_carry_account_and_region(accounts: Accounts, tmp_path: Path) -> None:
     """--format csv puts account and region right after the ARN."""
     output = tmp_path / "audit.csv"

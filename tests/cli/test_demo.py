@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -57,6 +59,20 @@ def test_demo_writes_to_stdout_with_dash() -> None:
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(records) == 7
     assert "Checked:" in result.stderr
+
+
+def test_demo_leaves_an_output_another_process_writes_alone(tmp_path: Path) -> None:
+    """The demo's output locked by another process: exit 2 naming it, the file untouched."""
+    out = tmp_path / "demo.jsonl"
+    out.write_bytes(b"someone else's records\n")
+
+    with out.open("r+b") as held:
+        fcntl.lockf(held, fcntl.LOCK_EX)
+        result = _demo("--backend", "synthetic", "-o", str(out))
+
+    assert result.returncode == 2, result.stderr
+    assert f"is locked by process {os.getpid()}" in result.stderr
+    assert out.read_bytes() == b"someone else's records\n"
 
 
 def _plan() -> Plan:

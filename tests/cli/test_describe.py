@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import fcntl
 import io
 import json
 import os
@@ -329,6 +330,24 @@ def test_the_input_file_is_never_the_output(
     assert result.returncode == 2
     assert "is the input file" in result.stderr.decode()
     assert source.read_bytes() == before
+
+
+def test_an_output_another_process_locks_is_left_alone(tmp_path: Path) -> None:
+    """An output locked by another process (a run writing it): exit 2 naming it, file untouched."""
+    out = tmp_path / "out.jsonl"
+    out.write_bytes(b'{"arn": "a", "status": "described", "summary": {}}\n')
+    before = out.read_bytes()
+
+    with out.open("r+b") as held:
+        fcntl.lockf(held, fcntl.LOCK_EX)
+        fresh = _sagefetch("describe", "-", "-o", str(out), stdin=b"")
+        resumed = _sagefetch("describe", "-", "-o", str(out), "--resume", stdin=b"")
+
+    for result in (fresh, resumed):
+        assert result.returncode == 2
+        assert f"{out} is locked by process {os.getpid()}" in result.stderr.decode()
+        assert b"Traceback" not in result.stderr
+    assert out.read_bytes() == before
 
 
 @pytest.mark.parametrize(
