@@ -392,8 +392,11 @@ def open_output(
     if path is None:
         if resume:
             raise UsageError("--resume needs --output FILE: it reads the ARNs already there")
-        fd = sys.stdout.fileno()
-        status = os.fstat(fd)
+        try:
+            fd = sys.stdout.fileno()  # None when closed (>&-)
+            status = os.fstat(fd)
+        except (AttributeError, OSError, ValueError) as exc:
+            raise UsageError("cannot write standard output: it is closed") from exc
         _refuse_onto("standard output", status, reads)
         if stat.S_ISREG(status.st_mode):
             _lock(fd, "standard output (a file)")
@@ -520,13 +523,15 @@ _LAYOUT_NAMES: Final = {
 def _read_recorded(fd: int, name: str, fmt: Format, *, origin: bool) -> Recorded:
     """What the output at ``fd`` records; a torn last record is cut off.
 
-    Streams the file: memory holds one chunk, one record and the ARNs.
+    Streams the file (from its start; leaves the position anywhere): memory
+    holds one chunk, one record and the ARNs.
 
     Raises:
         UsageError: the file is of another format, or not an output of ours.
     """
     wanted = "jsonl" if fmt == "jsonl" else "audit-csv" if origin else "csv"
-    found = _layout(os.pread(fd, _CHUNK, 0), wanted)
+    os.lseek(fd, 0, os.SEEK_SET)
+    found = _layout(os.read(fd, _CHUNK), wanted)
     if found is None:
         raise UsageError(
             f"{name} does not start like a sagefetch output (JSON Lines or CSV); cannot resume "
@@ -579,11 +584,11 @@ def _lines(fd: int, name: str) -> Iterator[tuple[bytes, int]]:
 
     A last line without its newline (torn) is not yielded.
     """
-    read_at = 0
+    read_at = os.lseek(fd, 0, os.SEEK_SET)
     pending = b""
     overlong = False  # discarding a line too long to be a record
     number = 0
-    while chunk := os.pread(fd, _CHUNK, read_at):
+    while chunk := os.read(fd, _CHUNK):
         read_at += len(chunk)
         data = pending + chunk if pending else chunk
         base = read_at - len(data)
