@@ -332,6 +332,35 @@ def test_the_input_file_is_never_the_output(
     assert source.read_bytes() == before
 
 
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_a_message_with_a_lone_surrogate_is_written_escaped(
+    synthetic_sagemaker: LocalSageMaker, tmp_path: Path, fmt: str
+) -> None:
+    """A service message with a lone surrogate (JSON allows it) is written escaped; it resumes."""
+    arns = synthetic_sagemaker.seed(groups=1, versions=2)
+    synthetic_sagemaker.faults = Faults(
+        answer_body='{"__type": "ValidationException", "message": "bad \\ud800 ARN"}',
+        answer_status=400,
+    )
+    source = _write_arns(tmp_path / "arns.txt", arns)
+    out = tmp_path / "out"
+
+    result = _describe(synthetic_sagemaker, str(source), "-o", str(out), "--format", fmt)
+    resumed = _describe(
+        synthetic_sagemaker, str(source), "-o", str(out), "--format", fmt, "--resume"
+    )
+
+    assert result.returncode == 3, result.stderr.decode()
+    assert resumed.returncode == 3, resumed.stderr.decode()
+    text = out.read_text()  # valid UTF-8
+    if fmt == "jsonl":
+        messages = {r["arn"]: r["error"]["message"] for r in _records(text.encode())}
+    else:
+        messages = {row["arn"]: row["error_message"] for row in csv.DictReader(io.StringIO(text))}
+    assert messages == dict.fromkeys(arns, "bad \\ud800 ARN")
+    assert len(text.splitlines()) == 2 + (fmt == "csv")
+
+
 def test_an_output_another_process_locks_is_left_alone(tmp_path: Path) -> None:
     """An output locked by another process (a run writing it): exit 2 naming it, file untouched."""
     out = tmp_path / "out.jsonl"

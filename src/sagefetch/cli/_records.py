@@ -142,7 +142,25 @@ class _JsonLinesWriter:
         pass
 
     def write(self, outcome: Outcome, origin: Origin | None = None) -> None:
-        self._out.write(orjson.dumps(record(outcome, origin), option=orjson.OPT_APPEND_NEWLINE))
+        fields = record(outcome, origin)
+        try:
+            line = orjson.dumps(fields, option=orjson.OPT_APPEND_NEWLINE)
+        except orjson.JSONEncodeError:
+            # A lone surrogate (a service message's "\ud800", which JSON allows)
+            # cannot be UTF-8: written escaped, as in CSV.
+            line = orjson.dumps(_escape_surrogates(fields), option=orjson.OPT_APPEND_NEWLINE)
+        self._out.write(line)
+
+
+def _escape_surrogates(value: Any) -> Any:
+    r"""``value`` with every string's lone surrogates written as ``\udXXX``."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode()
+    if isinstance(value, Mapping):
+        return {_escape_surrogates(key): _escape_surrogates(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_escape_surrogates(item) for item in value]
+    return value
 
 
 class _CsvWriter:
