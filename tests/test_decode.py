@@ -12,7 +12,8 @@ import pytest
 from aiobotocore.session import AioSession
 from botocore.exceptions import ClientError
 from botocore.loaders import create_loader
-from botocore.parsers import ResponseParserError
+from botocore.model import ShapeResolver
+from botocore.parsers import ResponseParserError, create_parser
 from botocore.utils import parse_timestamp
 from hypothesis import given
 from hypothesis import strategies as st
@@ -359,6 +360,46 @@ def test_unknown_members_are_kept_below_the_top_level(decoder: AnswerDecoder) ->
     """A member the model does not know is kept in a summary, dropped at the top (botocore's)."""
     answer = {**_summary(NewMember={"x": [1]}), "ResponseMetadata": "x", "Error": 1}
     assert _decode(decoder, answer) == _summary(NewMember={"x": [1]})
+
+
+_OTHER_SHAPES = {
+    "Root": {
+        "type": "structure",
+        "members": {
+            "Renamed": {"shape": "Text", "locationName": "wireName"},
+            "Payload": {"shape": "Bytes"},
+            "Ratio": {"shape": "Ratio"},
+            "Document": {"shape": "Document"},
+            "Child": {"shape": "Root"},
+        },
+    },
+    "Text": {"type": "string"},
+    "Bytes": {"type": "blob"},
+    "Ratio": {"type": "double"},
+    "Document": {"type": "structure", "members": {}, "document": True},
+}
+
+
+def test_other_shapes_decode_as_botocore_decodes() -> None:
+    """Renamed members, blobs, doubles, documents and recursive shapes decode as botocore's."""
+    shape = ShapeResolver(_OTHER_SHAPES).get_shape_by_name("Root")
+    body = json.dumps({
+        "wireName": "a",
+        "Payload": "aGk=",
+        "Ratio": 2,
+        "Document": {"any": [1, None]},
+        "Child": {"wireName": "b", "Child": {"Ratio": 0.5, "Payload": ""}},
+    }).encode()  # fmt: skip
+    botocores = create_parser("json").parse(
+        {"body": body, "headers": {}, "status_code": 200}, shape
+    )
+    del botocores["ResponseMetadata"]
+
+    assert _comparable(AnswerDecoder(shape).decode(body)) == _comparable(botocores)  # type: ignore[arg-type]
+    with pytest.raises(ResponseParserError, match=r"^the answer's Child\.Ratio is a string"):
+        AnswerDecoder(shape).decode(b'{"Child": {"Ratio": "1"}}')  # type: ignore[arg-type]
+    with pytest.raises(ResponseParserError, match=r"^the answer's Payload is a string that is not"):
+        AnswerDecoder(shape).decode(b'{"Payload": "abc"}')  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

@@ -11,10 +11,11 @@ where; the pipeline retries the call, then fails its ARNs with that message.
 Error answers stay botocore's, made safe to parse first (see
 :func:`_error_body_botocore_can_parse`).
 
-The checks are compiled once per shape into small functions that mostly let C
-do the work (a structure compares the types of its values with the types it
-expects in one list comparison, and looks closer only when they differ).
-What differs from botocore's parser, on purpose:
+The checks are compiled once per shape into small functions: a structure
+walks its object once, checking a member of a plain shape (string, integer,
+boolean) by its type alone and handing the others to their own check; only
+timestamps (and blobs) are converted. What differs from botocore's parser, on
+purpose:
 
 - A value of the wrong type is an error (botocore passes it through, or crashes).
 - A null map value is dropped (botocore keeps ``None``): an ARN whose entry is
@@ -24,8 +25,9 @@ What differs from botocore's parser, on purpose:
   (``ResponseMetadata``, ``Error``) live, they are dropped as botocore drops them.
 - A timestamp string without a zone is UTC (botocore returns a naive datetime),
   and one whose zone dateutil does not know is an error.
-- Numbers orjson cannot hold (integers beyond 64 bits read as floats, so an
-  integer field holding one is an error; infinity is not JSON).
+- JSON is read as orjson reads it: ``NaN``, ``Infinity`` and lone surrogates
+  are not JSON, and an integer beyond 64 bits is a float (so an error where an
+  integer belongs). Whatever is decoded can be written back with orjson.
 
 Opening a client parses botocore's JSON data files (the SageMaker model alone
 is megabytes) with the standard library: about 80 ms of a command's
@@ -329,8 +331,7 @@ class _Compiler:
                     raise _Invalid(_wrong(value, "an array"))
                 for item in value:
                     if type(item) is not expected and item is not None:
-                        index = next(i for i, x in enumerate(value) if x is item)
-                        raise _Invalid(_wrong(item, _NAMES[expected]), f"[{index}]")
+                        raise _first_wrong_item(value, expected)
                 return value
 
             return check_plain
@@ -372,6 +373,15 @@ def _plain(expected: type) -> Check:
         return value
 
     return check
+
+
+def _first_wrong_item(items: list[Any], expected: type) -> _Invalid:
+    index, item = next(
+        (index, item)
+        for index, item in enumerate(items)
+        if type(item) is not expected and item is not None
+    )
+    return _Invalid(_wrong(item, _NAMES[expected]), f"[{index}]")
 
 
 def _number(value: Any) -> Any:
@@ -446,6 +456,7 @@ def _far_timestamp(value: float) -> dt.datetime:
 def _timestamp_text(value: str) -> dt.datetime:
     """A timestamp written as text: epoch seconds, ISO 8601, RFC 822 (what dateutil reads)."""
     try:
+        # Not thread-safe, but only text timestamps come here (the service sends numbers).
         with warnings.catch_warnings(record=True) as warned:
             warnings.simplefilter("always")
             parsed = parse_timestamp(value)
