@@ -231,7 +231,7 @@ def test_each_range_is_in_the_help_and_holds_at_its_bounds(
         pytest.param("--max-attempts", "0", "1..100", id="no-attempt"),
         pytest.param("--max-attempts", "1.5", "whole number", id="fractional-attempts"),
         pytest.param("--timeout", "0", "0.01..3600", id="zero-timeout"),
-        pytest.param("--timeout", "1e12", "0.01..3600", id="timeout-overflowing-a-socket"),
+        pytest.param("--timeout", "1e12", "0.01..3600", id="timeout-of-31000-years"),
         pytest.param("--deadline", "0", "0.01..2592000", id="zero-deadline"),
         pytest.param("--deadline", "1e300", "0.01..2592000", id="deadline-past-30-days"),
         pytest.param("--max-rate", "0.0099", "at least 0.01", id="rate-just-below"),

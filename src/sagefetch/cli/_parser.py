@@ -37,8 +37,8 @@ class _Number(Generic[_N]):
     """An argparse type: a finite number of one kind in a range, else a usage error.
 
     ``float()`` takes ``nan``, ``inf`` and ``1e400`` (inf) and ``int()`` takes
-    ``-5``: none of them may reach the library, where they would hang, spin or
-    overflow a socket timeout.
+    ``-5``: none of them may reach the library, where an infinite timeout never
+    fires, NaN passes no comparison and a rate of 0.001 calls/s looks hung.
     """
 
     def __init__(
