@@ -58,11 +58,16 @@ if TYPE_CHECKING:
     from botocore.model import OperationModel, Shape
     from botocore.session import Session
 
-__all__ = ["OPERATION", "AnswerDecoder", "fast_data_loader", "validated_answers"]
+__all__ = ["OPERATION", "OPERATIONS", "AnswerDecoder", "fast_data_loader", "validated_answers"]
 
 OPERATION: Final = "BatchDescribeModelPackage"
-#: The event botocore emits with each answer to the operation, before parsing it.
-BEFORE_PARSE: Final = f"before-parse.sagemaker.{OPERATION}"
+#: Every operation sagefetch calls: their answers are all checked at the boundary.
+OPERATIONS: Final = (
+    OPERATION,
+    "ListModelPackageGroups",
+    "ListModelPackages",
+    "DescribeModelPackageGroup",
+)
 #: One registration per client, counted: fetchers sharing a caller's client
 #: each add one, and the hook leaves with the last of them.
 _HOOK_ID: Final = "sagefetch.validated-answers"
@@ -150,17 +155,29 @@ class AnswerDecoder:
 
 @contextmanager
 def validated_answers(client: Any) -> Iterator[None]:
-    """Decode and check the operation's answers on ``client`` while in the block.
+    """Decode and check the answers of every operation sagefetch calls on ``client``, in the block.
 
-    The client is left as it was afterwards (a caller's own client included).
+    ``BatchDescribeModelPackage`` and discovery's listing calls alike. The
+    client is left as it was afterwards (a caller's own client included).
     """
     events = client.meta.events
-    decoder = AnswerDecoder.for_operation(client.meta.service_model.operation_model(OPERATION))
-    events.register(BEFORE_PARSE, decoder.before_parse, _HOOK_ID, unique_id_uses_count=True)
+    service = client.meta.service_model
+    # One unique id per operation: botocore keys them across every event name.
+    hooks = [
+        (
+            f"before-parse.sagemaker.{name}",
+            f"{_HOOK_ID}.{name}",
+            AnswerDecoder.for_operation(service.operation_model(name)),
+        )
+        for name in OPERATIONS
+    ]
+    for event, hook_id, decoder in hooks:
+        events.register(event, decoder.before_parse, hook_id, unique_id_uses_count=True)
     try:
         yield
     finally:
-        events.unregister(BEFORE_PARSE, unique_id=_HOOK_ID, unique_id_uses_count=True)
+        for event, hook_id, _ in hooks:
+            events.unregister(event, unique_id=hook_id, unique_id_uses_count=True)
 
 
 def _error_body_botocore_can_parse(body: bytes) -> bytes:

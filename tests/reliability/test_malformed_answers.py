@@ -327,3 +327,43 @@ def test_a_run_under_malformed_answers_gives_every_arn_one_outcome(
 
     keyed = by_arn(outcomes)
     assert set(keyed) == set(ASKED) or (stopped and set(keyed) < set(ASKED))
+
+
+# -- discovery's listing calls are checked at the same boundary ---------------------
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+@pytest.mark.parametrize(
+    "body",
+    ["null", "[]", '{"ModelPackageSummaryList": "x"}',
+     '{"ModelPackageSummaryList": [{"CreationTime": "soon"}]}'],
+)  # fmt: skip
+async def test_a_malformed_listing_answer_is_a_record_or_a_stop_never_a_crash(
+    local_sagemaker: LocalSageMaker, client: str, body: str
+) -> None:
+    """A group whose listing answers are malformed fails as a record with InvalidResponse."""
+    local_sagemaker.seed(groups=2, versions=2)
+    local_sagemaker.faults = Faults(answer_body=body, operations=("ListModelPackages",))
+    async with _fetcher(local_sagemaker, client, max_attempts=MAX_ATTEMPTS) as fetcher:
+        listed = fetcher.discover(unversioned=False)
+        outcomes = [outcome async for outcome in fetcher.stream(listed)]
+
+    assert len(outcomes) == 2
+    assert {type(outcome) for outcome in outcomes} == {Failed}
+    assert {outcome.code for outcome in outcomes if isinstance(outcome, Failed)} == {
+        "InvalidResponse"
+    }
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+async def test_malformed_group_listings_stop_the_run_with_the_reason(
+    local_sagemaker: LocalSageMaker, client: str
+) -> None:
+    """When the groups themselves cannot be listed, the run stops (RunStoppedError), no crash."""
+    local_sagemaker.seed(groups=2, versions=2)
+    local_sagemaker.faults = Faults(
+        answer_body='{"ModelPackageGroupSummaryList": 7}', operations=("ListModelPackageGroups",)
+    )
+    async with _fetcher(local_sagemaker, client, max_attempts=MAX_ATTEMPTS) as fetcher:
+        with pytest.raises(RunStoppedError, match="InvalidResponse"):
+            [outcome async for outcome in fetcher.stream(fetcher.discover())]
