@@ -33,7 +33,7 @@ import structlog
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 
-from ._arn_problems import describe_invalid_arn
+from ._arn_problems import describe_invalid_arn, describe_stray_character
 from ._arns import MAX_ARNS_PER_CALL, is_valid_arn
 from ._calls import CallFailedError, CallGuard
 from ._credentials import assume_role, role_account
@@ -627,6 +627,10 @@ class ModelPackageFetcher:
                     throttled = throttled or kind is ErrorKind.THROTTLED
                 else:
                     message = mask_text(entry.get("ErrorResponse") or "")
+                    stray = describe_stray_character(arn)
+                    if stray is not None:
+                        # "Not found" because of an invisible character: say which.
+                        message = f"{message} ({stray})" if message else stray
                     settled.append(Failed(arn, code, message, attempts[arn]))
             elif may_retry:
                 again.append(arn)

@@ -254,11 +254,6 @@ def test_a_stray_character_in_the_name_fails_the_arn(
     assert record["error"]["code"] == "ResourceNotFound"  # type: ignore[index]
 
 
-@pytest.mark.xfail(
-    reason="the fetcher does not yet add describe_stray_character(arn) to the message of an "
-    "ARN the service did not find",
-    strict=True,
-)
 def test_not_found_names_a_stray_character_in_the_name(local_sagemaker: LocalSageMaker) -> None:
     """An ARN not found that holds a zero-width space: the message says so, with the column."""
     [arn] = local_sagemaker.seed(groups=1, versions=1)

@@ -55,8 +55,6 @@ def _shards(args: argparse.Namespace) -> list[Shard]:
 async def audit(args: argparse.Namespace, stderr: Console) -> int:
     """Run ``sagefetch audit``; returns the exit code."""
     fmt: Format = args.format
-    if not 1 <= args.batch_size <= 100:
-        raise UsageError(f"--batch-size must be 1..100, got {args.batch_size}")
     if args.groups and args.unversioned:
         raise UsageError("--unversioned lists packages outside any group: not with --group")
     try:
@@ -71,8 +69,6 @@ async def audit(args: argparse.Namespace, stderr: Console) -> int:
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    if args.max_shards < 1:
-        raise UsageError(f"--max-shards must be at least 1, got {args.max_shards}")
     shards = _shards(args)
     try:  # before the output is opened: a bad option leaves it as it was
         fetchers = shard_fetchers(

@@ -31,8 +31,6 @@ __all__ = ["describe", "describe_into"]
 async def describe(args: argparse.Namespace, stderr: Console) -> int:
     """Run ``sagefetch describe``; returns the exit code."""
     fmt: Format = args.format
-    if not 1 <= args.batch_size <= 100:
-        raise UsageError(f"--batch-size must be 1..100, got {args.batch_size}")
     try:  # before the output is opened: a bad option leaves it as it was
         fetcher = ModelPackageFetcher(
             region_name=args.region,

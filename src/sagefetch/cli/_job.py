@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 __all__ = ["INVALID_INPUT", "run_job"]
 
-#: ``error.code`` of a line that cannot be an ARN (not UTF-8, far too long).
+#: ``error.code`` of a line that cannot be an ARN: not UTF-8 (UTF-16/32 on a pipe
+#: included), a NUL byte, far too long.
 INVALID_INPUT = "InvalidInput"
 
 
