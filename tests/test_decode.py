@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import botocore.session
+import orjson
 import pytest
 from aiobotocore.session import AioSession
 from botocore.exceptions import ClientError
@@ -306,14 +307,14 @@ def test_an_empty_body_is_an_empty_answer(decoder: AnswerDecoder) -> None:
             id="bool-for-timestamp",
         ),
         pytest.param(
-            _summary(CreationTime="x" * 100),
+            _summary(CreationTime="x-" * 50),
             "the answer's ModelPackageSummaries['arn:1'].CreationTime "
-            f'is a string that is not a timestamp ("{"x" * 39}…")',
+            f'is a string that is not a timestamp ("{("x-" * 20)[:39]}…")',
             id="long-value-cut",
         ),
         pytest.param(
-            {"ModelPackageSummaries": {"a" * 300: []}},
-            f"the answer's ModelPackageSummaries['{'a' * 99}…'] is an array, not an object",
+            {"ModelPackageSummaries": {"a-" * 150: []}},
+            f"the answer's ModelPackageSummaries['{('a-' * 50)[:99]}…'] is an array, not an object",
             id="long-key-cut",
         ),
     ],
@@ -325,6 +326,36 @@ def test_a_value_of_the_wrong_type_is_named_where_it_is(
     with pytest.raises(ResponseParserError) as raised:
         _decode(decoder, answer)
     assert str(raised.value) == message
+
+
+def _nested(levels: int) -> object:
+    value: object = 1
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+def test_an_unknown_member_nested_too_deep_to_write_is_invalid(decoder: AnswerDecoder) -> None:
+    """Kept members no shape describes must be writable: more than 64 levels is invalid."""
+    kept = _decode(decoder, _summary(Junk={"a": _nested(60)}))
+    assert orjson.dumps(kept["ModelPackageSummaries"]["arn:1"]["Junk"])
+    with pytest.raises(ResponseParserError, match=r"\.Junk is nested deeper than 64 levels"):
+        _decode(decoder, _summary(Junk=_nested(300)))
+    with pytest.raises(ResponseParserError, match="nested deeper"):
+        _decode(decoder, _summary(InferenceSpecification={"Containers": [{"X": _nested(900)}]}))
+
+
+def test_values_in_messages_are_masked_before_they_are_cut(decoder: AnswerDecoder) -> None:
+    """A credential in a wrong-typed value or a key never shows, not even its first characters."""
+    token = "FwoGZXIvYXdzEJr" + "k" * 200
+    for answer in (
+        _summary(ModelPackageVersion=token),
+        {"ModelPackageSummaries": {token: 7}},
+    ):
+        with pytest.raises(ResponseParserError) as raised:
+            _decode(decoder, answer)
+        assert "FwoGZXIvYXdz" not in str(raised.value)
+        assert "****" in str(raised.value)
 
 
 def test_nulls_are_dropped_from_structures_and_maps(decoder: AnswerDecoder) -> None:

@@ -54,6 +54,8 @@ from botocore.model import ListShape, MapShape, StructureShape
 from botocore.parsers import ResponseParserError
 from botocore.utils import get_tzinfo_options, parse_timestamp
 
+from ._redact import mask_text
+
 if TYPE_CHECKING:
     from botocore.model import OperationModel, Shape
     from botocore.session import Session
@@ -76,6 +78,8 @@ _ERROR_STATUS: Final = 301
 #: The body botocore gets in place of an answer the hook decoded.
 _DECODED: Final = b"{}"
 _VALUE_CHARS: Final = 40
+#: Deepest nesting kept in a value no shape describes (unknown members, documents).
+_MAX_DEPTH: Final = 64
 _KEY_CHARS: Final = 100
 
 Check = Callable[[Any], Any]
@@ -134,7 +138,9 @@ class AnswerDecoder:
         try:
             decoded: dict[str, Any] = self._check(answer)
         except _Invalid as invalid:
-            raise ResponseParserError(invalid.message()) from None
+            raise ResponseParserError(mask_text(invalid.message())) from None
+        except RecursionError:  # a recursive shape, nested past Python's stack
+            raise ResponseParserError("the answer is nested too deeply") from None
         return decoded
 
     def before_parse(
@@ -287,6 +293,8 @@ class _Compiler:
                         raise
                 elif item is None or key not in plain:
                     odd = True  # null, or unknown: sorted out after the loop
+                    if type(item) is dict or type(item) is list:
+                        _shallow(item, f".{key}")
                 else:
                     raise _Invalid(_wrong(item, _NAMES[plain[key]]), f".{key}")
             if odd:
@@ -417,7 +425,27 @@ def _blob(value: Any) -> bytes:
 
 
 def _anything(value: Any) -> Any:
+    if type(value) is dict or type(value) is list:
+        _shallow(value)
     return value
+
+
+def _shallow(value: dict[str, Any] | list[Any], *where: str) -> None:
+    """Refuse a value nested deeper than :data:`_MAX_DEPTH` (a member no check walks).
+
+    orjson reads 1024 levels but writes 254: a record must be writable.
+    """
+    level = [value]
+    for _ in range(_MAX_DEPTH):
+        level = [
+            item
+            for container in level
+            for item in (container.values() if type(container) is dict else container)
+            if type(item) is dict or type(item) is list
+        ]
+        if not level:
+            return
+    raise _Invalid(f"is nested deeper than {_MAX_DEPTH} levels", *where)
 
 
 def _drop_nulls(value: dict[str, Any], known: frozenset[str] | None = None) -> None:
@@ -510,13 +538,15 @@ _KINDS: Final[dict[type, str]] = {
 
 
 def _key(key: str) -> str:
-    return f"[{_cut(key, _KEY_CHARS)!r}]"
+    # Masked before cut: a cut credential no longer looks like one.
+    return f"[{_cut(mask_text(key), _KEY_CHARS)!r}]"
 
 
 def _shown(value: bool | float | str) -> str:
     """A scalar as JSON writes it, long strings cut."""
     if isinstance(value, str):
-        return orjson.dumps(_cut(value)).decode()
+        # Masked before cut: a cut credential no longer looks like one.
+        return orjson.dumps(_cut(mask_text(value))).decode()
     if isinstance(value, bool):
         return "true" if value else "false"
     return repr(value)
