@@ -9,11 +9,10 @@ from typing import TYPE_CHECKING
 
 from sagefetch._credentials import role_account
 from sagefetch._discovery import Discovery
-from sagefetch._redact import mask_text
 
 from ._exits import UsageError
 from ._parser import fetcher_settings
-from ._progress import JobProgress, print_shards, shows_progress
+from ._progress import JobProgress, print_shards, printable, shows_progress, stop_message
 from ._records import Format, OutputError, files_read, open_output, writer_for
 from ._reports import Shard, audit_exit_code
 from ._shards import run_audit, shard_fetchers
@@ -108,10 +107,11 @@ async def audit(args: argparse.Namespace, stderr: Console) -> int:
     )
     failed_output = [r.stopped for r in reports if isinstance(r.stopped, OutputError)]
     if failed_output:
-        print(f"sagefetch audit: {failed_output[0]}", file=sys.stderr)  # the same for every shard
+        # The same for every shard.
+        print(f"sagefetch audit: {stop_message(failed_output[0])}", file=sys.stderr)
     else:
         for report in reports:
             if report.stopped is not None:
-                message = mask_text(str(report.stopped))
-                print(f"sagefetch audit: {report.shard.name}: {message}", file=sys.stderr)
+                shard, message = printable(report.shard.name), stop_message(report.stopped)
+                print(f"sagefetch audit: {shard}: {message}", file=sys.stderr)
     return audit_exit_code(reports, earlier_failed=recorded.failed)

@@ -27,7 +27,7 @@ from sagefetch._outcomes import INVALID_ARN, Described, Failed
 from ._describe import describe_into
 from ._exits import EXIT_FAILURES, EXIT_OK, UsageError
 from ._parser import fetcher_settings
-from ._progress import print_summary, shows_progress
+from ._progress import plain, print_summary, printable, shows_progress
 from ._records import files_read, open_output, writer_for
 from ._reports import exit_code
 
@@ -154,14 +154,16 @@ async def demo(args: argparse.Namespace, stderr: Console) -> int:
             planned = plan(arns, sagemaker, args)
             input_path = workdir / "arns.txt"
             input_path.write_text("\n".join(planned.lines) + "\n")
-            stderr.print(
+            stderr.print(  # no markup: the output's name is the user's
                 f"Local SageMaker ({args.backend}) at {sagemaker.endpoint_url}: "
                 f"{len(arns):,} packages in {args.groups} groups; server limit "
                 f"{args.rate:g} calls/s (burst {args.burst}), faults: "
                 f"{args.internal_error:.0%} HTTP 500, {args.drop:.0%} dropped, "
                 f"{args.omit:.0%} omitting\nDescribing {len(planned.lines) - 1:,} input lines "
                 f"({len(planned.not_found)} unknown and {len(planned.malformed)} malformed "
-                f"ARNs planted) into {args.output or 'stdout'}"
+                f"ARNs planted) into {printable(args.output or 'stdout')}",
+                markup=False,
+                emoji=False,
             )
             config = AioConfig(
                 retries={"mode": "standard", "total_max_attempts": 1},
@@ -201,7 +203,7 @@ async def demo(args: argparse.Namespace, stderr: Console) -> int:
     if problems:
         stderr.print("[red]sagefetch demo: outcomes differ from the plan:", highlight=False)
         for problem in problems:
-            stderr.print(f"[red]  {problem}", highlight=False)
+            stderr.print(plain(f"  {problem}", "red"))  # ARNs and codes: plain text
         return EXIT_FAILURES
     stderr.print(
         f"[green]Checked: {len(planned.described):,} packages described once each, "

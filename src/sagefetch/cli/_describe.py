@@ -8,13 +8,12 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from sagefetch._exceptions import ConfigurationError
 from sagefetch._fetcher import ModelPackageFetcher
-from sagefetch._redact import mask_text
 
 from ._exits import UsageError
 from ._input import ArnReader, open_input
 from ._job import run_job
 from ._parser import fetcher_settings
-from ._progress import JobProgress, print_summary, shows_progress
+from ._progress import JobProgress, print_summary, shows_progress, stop_message
 from ._records import Format, OutputError, files_read, open_output, writer_for
 from ._reports import JobReport, exit_code
 
@@ -59,7 +58,7 @@ async def describe(args: argparse.Namespace, stderr: Console) -> int:
     report.earlier_described, report.earlier_failed = recorded.described, recorded.failed
     print_summary(stderr, report)
     if report.stopped is not None:
-        print(f"sagefetch describe: {mask_text(str(report.stopped))}", file=sys.stderr)
+        print(f"sagefetch describe: {stop_message(report.stopped)}", file=sys.stderr)
     return exit_code(report)
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
@@ -316,6 +318,16 @@ def _output(text: str) -> Path | None:
     """``-o`` value: a path, or None for stdout (``-``)."""
     if text == "-":
         return None
+    # Path() drops a trailing slash and a last "." ("new/" and "new/." are "new"):
+    # the raw text says whether a directory was meant.
+    if not text:
+        raise argparse.ArgumentTypeError("an empty name: -o/--output names the output file")
+    last = re.split(r"[/\\]" if os.altsep else "/", text)[-1]
+    if last in {"", ".", ".."}:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} names a directory; -o/--output names the output file. HINT: add the "
+            f"file's name, e.g. -o {text.rstrip('/')}/records.jsonl"
+        )
     path = Path(text)
     if text.lower() in FORMAT_WORDS and not path.exists():
         raise argparse.ArgumentTypeError(

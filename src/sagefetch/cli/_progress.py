@@ -1,9 +1,17 @@
-"""What a person watching a long run sees on stderr: a progress bar and a summary."""
+"""What a person watching a long run sees on stderr: a progress bar and a summary.
+
+Text that did not come from sagefetch's own code (error codes and messages
+from the service, account and region names, profile names) is shown as it is:
+never read as rich markup or emoji codes, and with every character a terminal
+would act on (ESC of ANSI and OSC sequences, bidirectional overrides) written
+as an escape. See :func:`printable` and :func:`plain`.
+"""
 
 from __future__ import annotations
 
+import re
 import time
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Final, Self
 
 from rich import box
 from rich.progress import (
@@ -16,6 +24,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
+
+from sagefetch._redact import mask_text
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -28,9 +39,62 @@ if TYPE_CHECKING:
     from ._records import Recorded
     from ._reports import JobReport, ShardReport
 
-__all__ = ["JobProgress", "print_shards", "print_summary", "shows_progress"]
+__all__ = [
+    "JobProgress",
+    "plain",
+    "print_shards",
+    "print_summary",
+    "printable",
+    "shows_progress",
+    "stop_message",
+]
 
 _REFRESH: float = 0.2
+
+#: What a terminal acts on rather than shows: C0 and C1 controls (ESC starts every
+#: ANSI and OSC sequence, CR rewrites the line), DEL, bidirectional marks and
+#: overrides (they reorder what follows), line and paragraph separators, and lone
+#: surrogates (not text at all).
+_UNPRINTABLE: Final = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+_ESCAPES: Final = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+#: Where a stop message's hint starts: sagefetch's own words, on a line of their own.
+_HINT: Final = "\nHINT: "
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _ESCAPES:
+        return _ESCAPES[char]
+    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
+
+def printable(text: object) -> str:
+    r"""``text`` with every control character written as a Python escape (``\x1b``, ``\n``)."""
+    return _UNPRINTABLE.sub(_escape, str(text))
+
+
+def plain(text: object, style: str = "") -> Text:
+    """``text`` for a rich table or ``console.print``: no markup, no emoji codes, printable."""
+    return Text(printable(text), style=style)
+
+
+def stop_message(error: BaseException) -> str:
+    """Why a run stopped, for stderr: masked, printable, and its hint (if any) on its own line.
+
+    The message may quote the service (a code, a message with line breaks or
+    escape sequences): everything before the hint is one printable line.
+    """
+    reason, hint, advice = mask_text(str(error)).rpartition(_HINT)
+    if not hint:
+        return printable(advice)
+    return printable(reason) + _HINT + printable(advice)
+
+
+def _reason(error: BaseException) -> str:
+    """Why a run stopped, without the hint: one printable line."""
+    return stop_message(error).split("\n", 1)[0]
 
 
 def shows_progress(choice: bool | None, console: Console) -> bool:
@@ -112,7 +176,7 @@ def print_summary(
     table.add_row("described", f"{report.described:,}")
     table.add_row("failed", f"{report.failed:,}")
     for code, count in sorted(report.failures.items()):
-        table.add_row(f"  {code}", f"{count:,}")
+        table.add_row(plain(f"  {code}"), f"{count:,}")
     if stats is not None:
         table.add_row("duplicates skipped", f"{stats.duplicates:,}")
     if report.resumed:
@@ -128,12 +192,8 @@ def print_summary(
     arns = report.described + report.failed
     table.add_row("ARNs/s", f"{arns / report.elapsed:,.1f}" if report.elapsed > 0 else "-")
     if report.stopped:
-        table.add_row("[red]stopped early", f"[red]{_first_line(report.stopped)}")
+        table.add_row(plain("stopped early", "red"), plain(_reason(report.stopped), "red"))
     console.print(table)
-
-
-def _first_line(error: BaseException) -> str:
-    return str(error).split("\n", 1)[0]
 
 
 def print_shards(
@@ -185,9 +245,9 @@ def print_shards(
         for name in counts:
             totals[name] += figures[name]
         table.add_row(
-            report.shard.credentials,
-            report.account or "-",
-            report.region or "-",
+            plain(report.shard.credentials),
+            plain(report.account or "-"),
+            plain(report.region or "-"),
             *(f"{figures[name]:,}" for name in counts),
             _result(report),
         )

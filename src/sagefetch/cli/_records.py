@@ -12,10 +12,13 @@ The output file is sacred:
 
 - it is never a file the run reads (the ARN file, standard input, the AWS
   configuration): same path, hard link or symlink, checked before it is opened;
+- it is never the file standard error goes to (``> out 2>&1``): the summary
+  and log lines would land among the records;
 - one run writes it at a time: an exclusive lock on the whole file, taken
   before anything in it is cut, held until the process ends;
 - ``--resume`` reads it as a stream (its ARNs, counts by status, nothing else
-  kept), refuses a file of the other format, and cuts off a torn last record;
+  kept), refuses a file of the other format, and cuts off a torn last record,
+  only when it could be the start of one: any other last line is refused, untouched;
 - a record is written whole or not at all: a write that fails half-way (disk
   full, file too large, I/O error) is cut off again and stops the run.
 """
@@ -388,6 +391,26 @@ def _refuse_onto(name: str, status: os.stat_result | None, reads: Sequence[ReadF
             )
 
 
+def _refuse_stderr(name: str, status: os.stat_result | None) -> None:
+    """Records in the file standard error goes to (``> out 2>&1``, ``-o out 2>>out``): refused.
+
+    The summary, log lines and messages would land among the records, and
+    ``--resume`` could not read the file again. Pipes and terminals are fine.
+    """
+    if status is None or not stat.S_ISREG(status.st_mode):
+        return
+    try:
+        errors = os.fstat(2)
+    except OSError:
+        return  # closed: nothing is written there
+    if (errors.st_dev, errors.st_ino) == (status.st_dev, status.st_ino):
+        raise UsageError(
+            f"{name} is also where standard error goes (2>&1 or 2>>); the summary and log "
+            "lines would be written in among the records\n"
+            "HINT: send standard error elsewhere (2>sagefetch.log) or leave it on the terminal."
+        )
+
+
 def open_output(
     path: Path | None,
     fmt: Format,
@@ -403,9 +426,9 @@ def open_output(
     ``resume`` an existing file is replaced; with it, appended to.
 
     Raises:
-        UsageError: the output is a file the run reads (``reads``), another run
-            writes it, it cannot be opened, or (``resume``) it is not an output
-            of this command and format.
+        UsageError: the output is a file the run reads (``reads``) or the file
+            standard error goes to, another run writes it, it cannot be opened,
+            or (``resume``) it is not an output of this command and format.
     """
     if path is None:
         if resume:
@@ -416,6 +439,7 @@ def open_output(
         except (AttributeError, OSError, ValueError) as exc:
             raise UsageError("cannot write standard output: it is closed") from exc
         _refuse_onto("standard output", status, reads)
+        _refuse_stderr("standard output", status)
         if stat.S_ISREG(status.st_mode):
             _lock(fd, "standard output (a file)")
         sys.stdout.flush()
@@ -427,6 +451,7 @@ def open_output(
     except OSError:
         existing = None  # a new file is no input
     _refuse_onto(f"--output {path}", existing, reads)
+    _refuse_stderr(f"--output {path}", existing)
     # No O_TRUNC: nothing is cut before the lock is held.
     flags = (os.O_RDWR if resume else os.O_WRONLY) | os.O_CREAT
     try:
@@ -552,9 +577,10 @@ def _read_recorded(fd: int, name: str, fmt: Format, *, origin: bool) -> Recorded
     found = _layout(os.read(fd, _CHUNK), wanted)
     if found is None:
         raise UsageError(
-            f"{name} does not start like a sagefetch output (JSON Lines or CSV); cannot resume "
-            "into it\nHINT: --resume appends to the output of an earlier run; name a new file to "
-            "start afresh."
+            f"{name} is not an output of sagefetch: it does not start like one (JSON Lines or "
+            "CSV); it was left as it is\n"
+            "HINT: --resume appends to the output of an earlier run; name a new file to start "
+            "afresh."
         )
     if found not in {"empty", wanted}:
         hint = (
@@ -566,16 +592,96 @@ def _read_recorded(fd: int, name: str, fmt: Format, *, origin: bool) -> Recorded
             f"{name} is in {_LAYOUT_NAMES[found]}, not {_LAYOUT_NAMES[wanted]}; resuming would "
             f"mix the two in one file\nHINT: {hint}."
         )
+    columns = AUDIT_CSV_COLUMNS if origin else CSV_COLUMNS
     if wanted == "jsonl":
         recorded, whole = _scan_json_lines(fd, name)
     else:
-        recorded, whole = _scan_csv(fd, name, AUDIT_CSV_COLUMNS if origin else CSV_COLUMNS)
-    if whole < os.fstat(fd).st_size:
+        recorded, whole = _scan_csv(fd, name, columns)
+    size = os.fstat(fd).st_size
+    if whole < size:
         # A run killed mid-write leaves at most one partial record, at the end:
-        # cut off, so its ARN is described again and the file stays valid.
+        # cut off, so its ARN is described again and the file stays valid. Only
+        # what could be the start of a record: anything else is someone's data.
+        tail = _read_tail(fd, whole, size)
+        if tail is None or not (
+            _torn_json_record(tail)
+            if wanted == "jsonl"
+            else whole == 0 or _torn_csv_row(tail, columns.index("status"))
+        ):
+            raise UsageError(
+                f"{name} is not an output of sagefetch: it ends in a line that is neither a "
+                "record nor the start of one; it was left as it is\n"
+                "HINT: --resume appends to the output of an earlier run with the same --format; "
+                "name a new file to start afresh."
+            )
         os.ftruncate(fd, whole)
         os.fsync(fd)
     return recorded
+
+
+def _read_tail(fd: int, start: int, end: int) -> bytes | None:
+    """The bytes of the file from ``start`` to ``end``; None if longer than any record."""
+    if end - start > _MAX_RECORD:
+        return None
+    os.lseek(fd, start, os.SEEK_SET)
+    parts = []
+    while start < end and (chunk := os.read(fd, min(_CHUNK, end - start))):
+        parts.append(chunk)
+        start += len(chunk)
+    return b"".join(parts)
+
+
+#: How every JSON Lines record starts (``record()`` puts the ARN first; orjson
+#: writes no spaces, other JSON writers may).
+_JSON_RECORD_START: Final = re.compile(rb'\{\s*"arn"\s*:\s*"')
+_JSON_RECORD_OPENING: Final = b'{"arn":"'
+
+
+def _json_opening_cut_short(data: bytes) -> bool:
+    """Whether ``data`` is a JSON record's opening cut short: ``{"arn":"`` as far as it goes."""
+    return len(data) < 64 and _JSON_RECORD_OPENING.startswith(re.sub(rb"\s+", b"", data))
+
+
+def _torn_json_record(tail: bytes) -> bool:
+    """Whether ``tail``, a last line without its newline, could be a record cut short."""
+    if not _JSON_RECORD_START.match(tail):
+        return _json_opening_cut_short(tail)
+    try:
+        fields = orjson.loads(tail)
+    except orjson.JSONDecodeError:
+        return True  # a record's opening, then cut
+    # Whole JSON: a record that lost only its newline, or someone's document.
+    return (
+        isinstance(fields, dict)
+        and isinstance(fields.get("arn"), str)
+        and fields.get("status") in {"described", "failed"}
+    )
+
+
+_STATUSES: Final = ("described", "failed")
+
+
+def _torn_csv_row(tail: bytes, status_at: int) -> bool:
+    """Whether ``tail``, what follows the last whole row, could be a row cut short.
+
+    Its first line starts a row: an ARN (quoted when an input line that is not
+    an ARN holds a comma or a quote), the account and region for audit, then a
+    status, as far as they go. Line breaks only come later, in quoted fields.
+    """
+    line = re.split("[\r\n]", tail.decode("utf-8", "replace"), maxsplit=1)[0]
+    try:
+        fields = next(csv.reader([line], strict=False))  # a field cut short: as far as it goes
+    except (csv.Error, StopIteration):
+        return False
+    if not fields or not fields[0]:
+        return False
+    if len(fields) <= status_at:  # cut before the status: only an ARN's look to go by
+        arn = fields[0]
+        return line.startswith('"') or arn.startswith("arn:") or "arn:".startswith(arn)
+    status = fields[status_at]
+    if len(fields) == status_at + 1:  # cut within the status
+        return any(known.startswith(status) for known in _STATUSES)
+    return status in _STATUSES
 
 
 def _layout(start: bytes, wanted: str) -> str | None:
@@ -588,7 +694,9 @@ def _layout(start: bytes, wanted: str) -> str | None:
         return "empty"
     line, newline, _ = start.partition(b"\n")
     if line.startswith(b"{"):
-        return "jsonl"
+        # A record's opening; or, with no newline after it, as much of it as was written.
+        opening = _JSON_RECORD_START.match(line) or (not newline and _json_opening_cut_short(line))
+        return "jsonl" if opening else None
     line = line.removesuffix(b"\r")
     layouts = sorted(_HEADERS.items(), key=lambda item: item[0] != wanted)
     for layout, header in layouts:
