@@ -167,3 +167,20 @@ def test_every_string_gets_a_one_line_message(text: str) -> None:
     message = describe_invalid_arn(text)
     assert message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("tail", "char"),
+    [
+        pytest.param("churn-0001/1,described,churn-0001", ",", id="csv-row"),
+        pytest.param('churn-0001/1"', '"', id="quote"),
+        pytest.param("churn-0001/1arn:aws:sagemaker", ":", id="two-run-together"),
+    ],
+)
+def test_a_printable_character_no_name_holds_is_named_for_not_found(tail: str, char: str) -> None:
+    """A comma, quote or colon in the name passes the pattern; the not-found message names it."""
+    arn = f"arn:aws:sagemaker:us-east-1:123456789012:model-package/{tail}"
+    message = describe_stray_character(arn)
+    assert message is not None
+    assert f"{char!r} at column {arn.index(char, arn.index('/')) + 1}" in message
+    assert describe_stray_character(arn.replace(tail, "churn-0001/1")) is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import socket
 import ssl
 
@@ -58,8 +60,48 @@ def test_every_claimed_code_is_classified(codes: frozenset[str], kind: ErrorKind
     """Each code sagefetch claims to handle lands in its kind, as a ClientError and alone."""
     assert codes
     for code in codes:
-        assert classify_code(code) is kind, code
+        assert classify_code(code, 400) is kind, code
         assert classify_error(_client_error(code)).kind is kind, code
+        assert classify_code(f"com.amazonaws.sagemaker#{code}", 400) is kind, code
+
+
+@pytest.mark.parametrize(
+    ("code", "kind"),
+    [
+        pytest.param("ThrottlingException", ErrorKind.THROTTLED, id="throttling"),
+        pytest.param("com.amazonaws.sagemaker#ThrottlingException", ErrorKind.THROTTLED,
+                     id="namespaced"),
+        pytest.param("ThrottlingException:http://internal.amazon.com/", ErrorKind.THROTTLED,
+                     id="with-uri"),
+        pytest.param("ServiceUnavailable", ErrorKind.THROTTLED, id="busy"),
+        pytest.param("SlowDown", ErrorKind.THROTTLED, id="slow-down"),
+        pytest.param("InternalFailure", ErrorKind.TRANSIENT, id="internal"),
+        pytest.param("ResourceNotFound", ErrorKind.TERMINAL, id="not-found"),
+    ],
+)  # fmt: skip
+def test_per_arn_codes_are_classified_like_whole_call_ones(code: str, kind: ErrorKind) -> None:
+    """Codes inside the error map (no status): namespaces stripped, busy codes are throttles."""
+    assert classify_code(code) is kind
+
+
+@pytest.mark.parametrize(
+    ("status", "cause"),
+    [
+        pytest.param(407, NoAnswer.PROXY, id="407-proxy-auth"),
+        pytest.param(403, NoAnswer.INTERMEDIARY, id="403-firewall"),
+        pytest.param(502, NoAnswer.INTERMEDIARY, id="502-gateway"),
+        pytest.param(504, NoAnswer.INTERMEDIARY, id="504-gateway"),
+        pytest.param(404, NoAnswer.INTERMEDIARY, id="404-wrong-endpoint"),
+    ],
+)
+def test_an_http_error_without_an_aws_code_is_not_the_service_speaking(
+    status: int, cause: NoAnswer
+) -> None:
+    """A code-less error (botocore names it by its status) is a proxy or gateway: no record."""
+    classified = classify_error(_client_error(str(status), status))
+    assert classified.kind is ErrorKind.UNREACHABLE
+    assert classified.no_answer is cause
+    assert "HTTPS_PROXY" in str(classified.stop_error())
 
 
 def test_the_named_codes_of_the_issue_are_covered() -> None:
@@ -116,6 +158,14 @@ _URL = "https://api.sagemaker.us-east-1.amazonaws.com/"
         pytest.param(boto.ReadTimeoutError(endpoint_url=_URL), NoAnswer.TIMEOUT,
                      id="read-timeout"),
         pytest.param(TimeoutError(), NoAnswer.TIMEOUT, id="own-timeout"),
+        pytest.param(asyncio.IncompleteReadError(b"ab", 9), NoAnswer.CONNECTION,
+                     id="asyncio-incomplete-read"),
+        pytest.param(OSError(errno.ENETUNREACH, "Network is unreachable"), NoAnswer.CONNECTION,
+                     id="network-unreachable"),
+        pytest.param(aiohttp.http_exceptions.BadHttpMessage("bad status line"),
+                     NoAnswer.CONNECTION, id="garbled-http"),
+        pytest.param(aiohttp.ClientPayloadError("cut"), NoAnswer.CONNECTION, id="payload"),
+        pytest.param(ConnectionAbortedError(), NoAnswer.CONNECTION, id="aborted"),
     ],
 )  # fmt: skip
 def test_errors_before_an_answer_are_no_answer_never_a_record(
@@ -168,6 +218,14 @@ def test_a_malformed_answer_is_a_retryable_invalid_response() -> None:
             boto.InvalidProxiesConfigError(proxy_url="::bad"),
             ErrorKind.CONFIGURATION,
             id="bad-proxy-setting",
+        ),
+        pytest.param(
+            boto.UnknownSignatureVersionError(signature_version="v9"),
+            ErrorKind.CONFIGURATION,
+            id="signature-version",
+        ),
+        pytest.param(
+            boto.UnknownCredentialError(name="nope"), ErrorKind.CONFIGURATION, id="credential-kind"
         ),
         pytest.param(
             boto.ParamValidationError(report="bad"), ErrorKind.TERMINAL, id="other-botocore"

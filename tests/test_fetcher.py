@@ -128,10 +128,11 @@ async def test_non_string_items_are_deduplicated_by_their_repr(
 ) -> None:
     """Repeated non-string items get one outcome each, like repeated ARNs."""
     async with raw_client(synthetic_sagemaker) as client, ModelPackageFetcher(client) as fetcher:
-        outcomes = await _collect(fetcher, [None, None, 42, 42, b"x", b"x", 4.5])
-    assert sorted(o.arn for o in outcomes) == sorted(["None", "42", "b'x'", "4.5"])
+        outcomes = await _collect(fetcher, [None, None, 42, 42, b"x", b"x", 4.5, "None"])
+    assert sorted(o.arn for o in outcomes) == sorted(["None", "42", "b'x'", "4.5", "None"])
     assert fetcher.stats.duplicates == 3
-    assert fetcher.stats.invalid == 4
+    # The string "None" is an ARN of its own (invalid), not a repeat of the item None.
+    assert fetcher.stats.invalid == 5
 
 
 async def test_a_single_string_is_refused(synthetic_sagemaker: LocalSageMaker) -> None:

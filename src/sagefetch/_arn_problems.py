@@ -17,6 +17,7 @@ from ._arns import MAX_ARN_LENGTH, is_valid_arn
 
 __all__ = ["describe_invalid_arn", "describe_stray_character"]
 
+_RESOURCE: Final = ":model-package/"
 _SHAPE: Final = "arn:aws[-partition]:sagemaker:REGION:ACCOUNT_ID:model-package/NAME[/VERSION]"
 # C0 and C1 controls have no name in unicodedata; these are the ones files hold.
 _CONTROL_NAMES: Final = {
@@ -72,12 +73,24 @@ def describe_invalid_arn(arn: str) -> str:
 def describe_stray_character(arn: str) -> str | None:
     """The first character of ``arn`` that no ARN holds, by name and column; None if none.
 
-    ARNs are printable ASCII. The service's pattern takes any non-space
-    character in the name, so an ARN with a zero-width space there is asked
-    for and "not found": this names the character for that message too.
+    ARNs are printable ASCII, and a model package's name and version hold only
+    letters, digits and hyphens. The service's pattern takes any non-space
+    character in the name, so an ARN with a zero-width space or a comma there
+    is asked for and "not found": this names the character for that message.
     """
     stray = _first_stray(arn)
-    return None if stray is None else _stray_message(*stray)
+    if stray is not None:
+        return _stray_message(*stray)
+    # Printable, yet no model package name holds it: a comma from a CSV row, a quote.
+    start = arn.find(_RESOURCE) + len(_RESOURCE) if _RESOURCE in arn else len(arn)
+    for index in range(start, len(arn)):
+        if not (arn[index].isalnum() or arn[index] in "-/"):
+            return (
+                f"the ARN holds {arn[index]!r} at column {index + 1}, which no model package "
+                "name holds (names are letters, digits and hyphens): is this a line of a CSV "
+                "file, or two ARNs run together?"
+            )
+    return None
 
 
 def _stray_message(column: int, char: str) -> str:

@@ -21,9 +21,9 @@ stops the run, resumable; it never fails an ARN.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import math
-import socket
 import ssl
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -48,6 +48,7 @@ __all__ = [
     "SagefetchError",
     "classify_code",
     "classify_error",
+    "normalize_code",
 ]
 
 
@@ -165,6 +166,8 @@ class NoAnswer(enum.Enum):
     TIMEOUT = "timeout"
     CONNECTION = "connection"
     """Refused, DNS, no route, or closed or reset before a whole answer."""
+    INTERMEDIARY = "intermediary"
+    """An HTTP error without an AWS error code: a proxy, firewall or gateway answered."""
 
 
 #: Every exception a call can raise that is not the service's answer, in order
@@ -198,6 +201,18 @@ _EXCEPTIONS: Final[tuple[_Row, ...]] = (
             boto.EndpointResolutionError,
             boto.InvalidRegionError,
             boto.InvalidProxiesConfigError,
+            boto.UnknownSignatureVersionError,
+            boto.UnsupportedSignatureVersionError,
+            boto.UnknownCredentialError,
+            boto.InvalidEndpointConfigurationError,
+            boto.InvalidRetryConfigurationError,
+            boto.InvalidMaxRetryAttemptsError,
+            boto.InvalidRetryModeError,
+            boto.UnknownEndpointError,
+            boto.UnknownRegionError,
+            boto.UnknownFIPSEndpointError,
+            boto.InvalidDNSNameError,
+            boto.InvalidHostLabelError,
         ),
         ErrorKind.CONFIGURATION,
         None,
@@ -220,8 +235,9 @@ _EXCEPTIONS: Final[tuple[_Row, ...]] = (
             boto.HTTPClientError,  # ConnectionClosedError, ResponseStreamingError, ...
             boto.IncompleteReadError,  # the connection closed inside the body
             aiohttp.ClientError,
-            ConnectionError,  # the builtin: refused, reset, broken pipe
-            socket.gaierror,  # DNS
+            aiohttp.http_exceptions.HttpProcessingError,  # a garbled status line or header
+            asyncio.IncompleteReadError,
+            OSError,  # the socket layer: refused, reset, unreachable network, DNS
         ),
         ErrorKind.UNREACHABLE,
         NoAnswer.CONNECTION,
@@ -258,6 +274,11 @@ _NO_ANSWER_HINTS: Final = {
     NoAnswer.TIMEOUT: (
         "HINT: the service did not answer in time: check the network and proxies, or allow "
         "longer calls (timeout= / --timeout). " + _RESUME
+    ),
+    NoAnswer.INTERMEDIARY: (
+        "HINT: the answer carried no AWS error code, so it came from something between "
+        "sagefetch and the service (a proxy, firewall, load balancer or gateway): check "
+        "HTTPS_PROXY, HTTP_PROXY and NO_PROXY, and the endpoint. " + _RESUME
     ),
     NoAnswer.CONNECTION: (
         "HINT: check the endpoint (--endpoint-url, AWS_ENDPOINT_URL_SAGEMAKER), DNS, the "
@@ -299,12 +320,22 @@ class ClassifiedError:
         return cls(message.rstrip(), code=self.code)
 
 
+def normalize_code(code: str) -> str:
+    """An error code as botocore reports it: ``ns#Code`` and ``Code:uri`` are ``Code``."""
+    return code.rpartition("#")[2].partition(":")[0] or code
+
+
 def classify_code(code: str, status: int | None = None) -> ErrorKind:
-    """Sort a service error code (of a whole call or of one ARN) into an :class:`ErrorKind`."""
+    """Sort a service error code (of a whole call or of one ARN) into an :class:`ErrorKind`.
+
+    ``status`` is the call's HTTP status; ``None`` for a code inside an answer's
+    error map, where a "busy" code is a throttle too.
+    """
+    code = normalize_code(code)
     if (
         code in THROTTLING_CODES
         or status == THROTTLING_STATUS
-        or (status == HTTPStatus.SERVICE_UNAVAILABLE and code in BUSY_CODES)
+        or (status in (None, HTTPStatus.SERVICE_UNAVAILABLE) and code in BUSY_CODES)
     ):
         return ErrorKind.THROTTLED
     if code in CREDENTIAL_CODES:
@@ -332,14 +363,20 @@ def classify_error(exc: BaseException) -> ClassifiedError:
     if isinstance(exc, boto.ClientError):
         error = exc.response.get("Error", {})
         metadata = exc.response.get("ResponseMetadata", {})
-        code = mask_text(str(error.get("Code") or "Unknown"))
+        code = mask_text(normalize_code(str(error.get("Code") or "Unknown")))
         status = metadata.get("HTTPStatusCode")
-        return ClassifiedError(
-            kind=classify_code(code, status),
-            code=code,
-            message=mask_text(str(error.get("Message") or exc)),
-            retry_after=_retry_after(metadata.get("HTTPHeaders", {})),
-        )
+        message = mask_text(str(error.get("Message") or exc))
+        retry_after = _retry_after(metadata.get("HTTPHeaders", {}))
+        if code == str(status) and status != THROTTLING_STATUS:
+            # botocore names a code-less error by its status: no AWS service
+            # answered like that; something in between did.
+            cause = (
+                NoAnswer.PROXY
+                if status == HTTPStatus.PROXY_AUTHENTICATION_REQUIRED
+                else (NoAnswer.INTERMEDIARY)
+            )
+            return ClassifiedError(ErrorKind.UNREACHABLE, code, message, retry_after, cause)
+        return ClassifiedError(classify_code(code, status), code, message, retry_after)
     for exceptions, kind, no_answer in _EXCEPTIONS:
         if isinstance(exc, exceptions):
             code = INVALID_RESPONSE if isinstance(exc, ResponseParserError) else type(exc).__name__

@@ -45,6 +45,7 @@ from ._exceptions import (
     RunStoppedError,
     classify_code,
     classify_error,
+    normalize_code,
 )
 from ._limiter import AdaptiveRateLimiter
 from ._outcomes import INVALID_ARN, MISSING_FROM_RESPONSE, Described, Failed, FetchStats, Outcome
@@ -504,6 +505,7 @@ class ModelPackageFetcher:
     ) -> None:
         """Dedupe and check the input, and cut it into batches."""
         seen: set[str] = set()
+        seen_other: set[str] = set()
         batch: list[str] = []
         async with batches, aclosing(_iterate(arns)) as items:
             async for item in items:
@@ -516,12 +518,12 @@ class ModelPackageFetcher:
                         await self._emit(outcomes, [item], run)
                     continue
                 if not isinstance(item, str):
-                    # Keyed by its repr, which its outcome carries as the ARN.
+                    # Keyed by its repr (its outcome's ARN), apart from the ARN strings.
                     key = repr(item)
-                    if key in seen:
+                    if key in seen_other:
                         self._bump(run, "duplicates")
                         continue
-                    seen.add(key)
+                    seen_other.add(key)
                     self._bump(run, "invalid")
                     await self._emit(
                         outcomes, [Failed(key, INVALID_ARN, _not_a_string(item), 0)], run
@@ -583,7 +585,7 @@ class ModelPackageFetcher:
                 ]
                 await self._emit(outcomes, failed, run)
                 continue
-            settled, again, throttled = self._settle(response, part, attempts, rerequests)
+            settled, again, trouble = self._settle(response, part, attempts, rerequests)
             await self._emit(outcomes, settled, run)
             if again:
                 rerequests.update(again)
@@ -592,10 +594,11 @@ class ModelPackageFetcher:
                     "sagefetch.batch_rerequested",
                     batch=batch_id,
                     arns=len(again),
-                    throttled=throttled,
+                    code=trouble,
                 )
-                if throttled:
-                    # The limiter heard the throttle (CallGuard); back off as for a throttled call.
+                if trouble is not None:
+                    # Throttled or failing ARNs: back off as for a whole call (a throttle
+                    # has reached the limiter already, in CallGuard).
                     await anyio.sleep(backoff(max(rerequests[arn] for arn in again)))
                 parts.append(again)
 
@@ -605,13 +608,17 @@ class ModelPackageFetcher:
         part: list[str],
         attempts: Counter[str],
         rerequests: Counter[str],
-    ) -> tuple[list[Outcome], list[str], bool]:
-        """What ``response`` settles: outcomes, ARNs to ask for again, and if one was throttled."""
+    ) -> tuple[list[Outcome], list[str], str | None]:
+        """What ``response`` settles: outcomes, ARNs to ask for again, and why.
+
+        The reason is a retryable error code of one of those ARNs, or ``None``
+        when the answer just left them out.
+        """
         summaries = response.get("ModelPackageSummaries") or {}
         errors = response.get("BatchDescribeModelPackageErrorMap") or {}
         settled: list[Outcome] = []
         again: list[str] = []
-        throttled = False
+        trouble: str | None = None
         for arn in part:
             summary = summaries.get(arn)
             if summary is not None:
@@ -620,11 +627,10 @@ class ModelPackageFetcher:
             entry = errors.get(arn)
             may_retry = rerequests[arn] < self.max_attempts - 1
             if entry is not None:
-                code = mask_text(entry.get("ErrorCode") or "Unknown")
-                kind = classify_code(code)
-                if kind.retryable and may_retry:
+                code = mask_text(normalize_code(entry.get("ErrorCode") or "Unknown"))
+                if classify_code(code).retryable and may_retry:
                     again.append(arn)
-                    throttled = throttled or kind is ErrorKind.THROTTLED
+                    trouble = code
                 else:
                     message = mask_text(entry.get("ErrorResponse") or "")
                     stray = describe_stray_character(arn)
@@ -640,7 +646,7 @@ class ModelPackageFetcher:
                     "successful answers"
                 )
                 settled.append(Failed(arn, MISSING_FROM_RESPONSE, message, attempts[arn]))
-        return settled, again, throttled
+        return settled, again, trouble
 
     async def _call(
         self, batch_id: int, part: list[str], attempts: Counter[str], run: _Run

@@ -49,8 +49,18 @@ def _no_answer(kind: str, server: LocalSageMaker, monkeypatch: pytest.MonkeyPatc
         return f"http://127.0.0.1:{_closed_port()}"
     elif kind == "dns":
         return "http://sagemaker.does-not-exist.invalid"
+    elif kind in _PAGES:
+        # What a proxy, firewall or gateway answers: an HTML page, no AWS error code.
+        status = _PAGES[kind]
+        server.faults = Faults(
+            answer_body=f"<html><h1>{status}</h1></html>",
+            answer_status=status,
+            answer_content_type="text/html",
+        )
     return server.endpoint_url
 
+
+_PAGES = {"gateway-502": 502, "gateway-504": 504, "firewall-403": 403, "proxy-auth-407": 407}
 
 _CAUSES = [
     pytest.param("proxy", "HTTPS_PROXY", id="proxy"),
@@ -59,6 +69,7 @@ _CAUSES = [
     pytest.param("reset", "--endpoint-url", id="reset"),
     pytest.param("refused", "--endpoint-url", id="refused"),
     pytest.param("dns", "--endpoint-url", id="dns"),
+    *(pytest.param(page, "HTTPS_PROXY", id=page) for page in _PAGES),
 ]
 
 

@@ -111,3 +111,26 @@ async def test_per_arn_throttles_that_never_end_fail_with_the_services_code(
 
     assert outcomes == [Failed(arn, "ThrottlingException", "Rate exceeded", 3)]
     assert fetcher.stats.throttled == 3
+
+
+@pytest.mark.parametrize(
+    "code",
+    ["com.amazonaws.sagemaker#ThrottlingException", "ServiceUnavailable", "SlowDown"],
+)
+async def test_per_arn_busy_and_namespaced_throttles_are_throttles(
+    local_sagemaker: LocalSageMaker, code: str
+) -> None:
+    """Per-ARN codes are read as botocore reads whole-call ones; busy codes are throttles."""
+    [arn] = local_sagemaker.seed(groups=1, versions=1)
+    body = orjson.dumps({
+        "BatchDescribeModelPackageErrorMap": {arn: {"ErrorCode": code, "ErrorResponse": "busy"}}
+    }).decode()  # fmt: skip
+    local_sagemaker.faults = Faults(answer_body=body)
+    async with (
+        raw_client(local_sagemaker) as client,
+        ModelPackageFetcher(client, max_attempts=3) as fetcher,
+    ):
+        outcomes = [outcome async for outcome in fetcher.stream([arn])]
+
+    assert outcomes == [Failed(arn, code.rpartition("#")[2], "busy", 3)]
+    assert fetcher.stats.throttled == 3
