@@ -408,3 +408,102 @@ def test_aws_region_is_honoured_without_aws_default_region(
     else:
         assert result.returncode in {2, 4}
         assert b"region" in result.stderr.lower()
+
+
+#: Service text that would act on a terminal or on rich if shown as it came: rich
+#: markup (a bad closing tag crashed the summary), an emoji code, ANSI and OSC 8
+#: escape sequences, a bell and a bidirectional override.
+HOSTILE = (
+    "[/] [bold red]X[/bold red] :pile_of_poo: \x1b[2J "
+    "\x1b]8;;http://evil.example/\x1b\\link\x1b]8;;\x1b\\ \x07 \u202eexe.txt [/bold]"
+)
+#: An error code: no ``:`` or ``#`` (botocore cuts a code there), the rest as hostile.
+HOSTILE_CODE = (
+    "[/][bold red]Bad\x1b[2J\x1b]8;;evil.example\x1b\\link\x1b]8;;\x1b\\\u202eCode[/bold]"
+)
+
+
+def _shown(text: str) -> str:
+    r"""How stderr shows service text: as it is, control characters as escapes (``\x1b``)."""
+    return text.replace("\x1b", "\\x1b").replace("\x07", "\\x07").replace("\u202e", "\\u202e")
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        pytest.param(
+            "per-arn",
+            200,
+            3,
+            id="per-arn-error-code",
+        ),
+        pytest.param(
+            json.dumps({"__type": "UnrecognizedClientException", "message": HOSTILE}),
+            400,
+            4,
+            id="stopped-early-message",
+        ),
+    ],
+)
+def test_service_text_is_shown_as_plain_text(
+    synthetic_sagemaker: LocalSageMaker, tmp_path: Path, body: str, status: int, code: int
+) -> None:
+    """Markup, emoji codes and escape sequences from the service reach stderr literally, inert."""
+    arns = synthetic_sagemaker.seed(groups=1, versions=3)
+    if body == "per-arn":
+        body = json.dumps(
+            {
+                "ModelPackageSummaries": {},
+                "BatchDescribeModelPackageErrorMap": {
+                    arn: {"ErrorCode": HOSTILE_CODE, "ErrorResponse": HOSTILE} for arn in arns
+                },
+            }
+        )
+    synthetic_sagemaker.faults = Faults(answer_body=body, answer_status=status)
+    source = _write_arns(tmp_path / "arns.txt", arns)
+    out = tmp_path / "out.jsonl"
+
+    result = subprocess.run(
+        [*SAGEFETCH, "describe", str(source), "-o", str(out), "--endpoint-url",
+         synthetic_sagemaker.endpoint_url, "--region", synthetic_sagemaker.region],
+        capture_output=True, timeout=60, check=False,
+        env={**os.environ, "COLUMNS": "400"},  # a summary row on one line
+    )  # fmt: skip
+
+    stderr = result.stderr.decode()
+    assert result.returncode == code, stderr
+    assert "Traceback" not in stderr
+    for control in ("\x1b", "\x07", "\u202e"):
+        assert control not in stderr
+    if code == 3:
+        recorded = {record["error"]["code"] for record in _records(out.read_bytes())}
+        assert recorded == {HOSTILE_CODE}  # the record keeps what the service said
+        assert f"  {_shown(HOSTILE_CODE)} " in stderr  # the summary's row of that code
+    else:
+        shown = (
+            f"UnrecognizedClientException: {_shown(HOSTILE)} (calling BatchDescribeModelPackage)"
+        )
+        assert stderr.count(shown) == 2, stderr  # the summary's row and the stop line
+        assert f"sagefetch describe: {shown}\nHINT: check which credentials" in stderr
+        assert out.read_bytes() == b""
+
+
+@pytest.mark.parametrize(
+    "suffix",
+    [
+        pytest.param("new/", id="trailing-slash"),
+        pytest.param("new/.", id="trailing-dot"),
+        pytest.param("existing/", id="existing-directory"),
+    ],
+)
+def test_an_output_ending_in_a_slash_names_a_directory(tmp_path: Path, suffix: str) -> None:
+    """``-o dir/new/`` means a directory: exit 2, and no file named ``new`` is written."""
+    (tmp_path / "existing").mkdir()
+    before = sorted(tmp_path.rglob("*"))
+
+    result = _sagefetch("describe", "-", "-o", f"{tmp_path}/{suffix}", stdin=b"")
+
+    assert result.returncode == 2
+    assert "names a directory" in result.stderr.decode()
+    assert b"Traceback" not in result.stderr
+    assert sorted(tmp_path.rglob("*")) == before
