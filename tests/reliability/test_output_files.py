@@ -491,3 +491,134 @@ def test_the_exit_code_after_resume_speaks_for_the_whole_output(
     assert "described in earlier runs 10 " in summary
     assert "failed in earlier runs 1 " in summary
     assert Counter(record["arn"] for record in _records(out)) == Counter([*arns, unknown])
+
+
+# -- --resume cuts off only a record cut short --------------------------------------------
+
+_ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/g/1"
+_CSV_HEADER = ",".join(CSV_COLUMNS).encode() + b"\n"
+_CSV_ROW = f"{_ARN},failed,,,,,,,,ResourceNotFound,gone\n".encode()
+_JSON_RECORD = json.dumps({"arn": _ARN, "status": "described", "summary": {}}).encode() + b"\n"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "data"),
+    [
+        pytest.param(
+            "jsonl",
+            json.dumps({"models": [_ARN], "owner": "me"}, separators=(",", ":")).encode(),
+            id="minified-json",
+        ),
+        pytest.param(
+            "jsonl",
+            json.dumps({"arn": _ARN, "note": "not a record"}).encode(),
+            id="minified-json-with-an-arn-key",
+        ),
+        pytest.param("jsonl", b"notes about the run", id="text-jsonl"),
+        pytest.param("csv", b"notes about the run", id="text-csv"),
+        pytest.param("jsonl", _JSON_RECORD + b"# exported by hand", id="records-then-text"),
+        pytest.param("csv", _CSV_HEADER + _CSV_ROW + b"total,1", id="rows-then-text"),
+        pytest.param(
+            "csv", _CSV_HEADER + _CSV_ROW + b'note,"unclosed\nquote\n', id="rows-then-open-quote"
+        ),
+    ],
+)
+def test_resume_leaves_a_file_that_is_not_an_output_untouched(
+    synthetic_sagemaker: LocalSageMaker, tmp_path: Path, fmt: str, data: bytes
+) -> None:
+    """A last line that could not start a record (minified JSON, text): exit 2, byte-identical."""
+    source = _arn_file(tmp_path / "arns.txt", [_ARN])
+    out = tmp_path / "out"
+    out.write_bytes(data)
+
+    result = _describe(
+        synthetic_sagemaker, str(source), "-o", str(out), "--format", fmt, "--resume"
+    )
+
+    assert result.returncode == 2, result.stderr.decode()
+    [message] = _error_lines(result)
+    assert f"{out} is not an output of sagefetch" in message
+    assert "it was left as it is" in message
+    assert out.read_bytes() == data
+    assert synthetic_sagemaker.counters.calls == 0
+
+
+@pytest.mark.parametrize(
+    ("fmt", "torn"),
+    [
+        pytest.param("jsonl", b'{"ar', id="jsonl-opening"),
+        pytest.param("jsonl", _JSON_RECORD[:-30], id="jsonl-record"),
+        pytest.param("jsonl", _JSON_RECORD[:-1], id="jsonl-record-without-newline"),
+        pytest.param("csv", b"arn:aws:sage", id="csv-arn"),
+        pytest.param("csv", _CSV_ROW[:-20], id="csv-row"),
+        pytest.param("csv", b'"not, an arn",fai', id="csv-quoted-input-line"),
+        pytest.param("csv", _CSV_ROW[:-5] + b'"multi\nline', id="csv-open-quoted-message"),
+    ],
+)
+def test_resume_cuts_off_a_record_cut_short(
+    synthetic_sagemaker: LocalSageMaker, tmp_path: Path, fmt: str, torn: bytes
+) -> None:
+    """A last record cut short (a killed run) is cut off and described again, exactly once."""
+    arns = synthetic_sagemaker.seed(groups=1, versions=4)
+    out = tmp_path / "out"
+    first = _arn_file(tmp_path / "first.txt", arns[:2])
+    assert (
+        _describe(synthetic_sagemaker, str(first), "-o", str(out), "--format", fmt).returncode == 0
+    )
+    out.write_bytes(out.read_bytes() + torn)
+
+    source = _arn_file(tmp_path / "arns.txt", arns)
+    result = _describe(
+        synthetic_sagemaker, str(source), "-o", str(out), "--format", fmt, "--resume"
+    )
+
+    assert result.returncode == 0, result.stderr.decode()
+    if fmt == "jsonl":
+        recorded = [record["arn"] for record in _records(out)]
+    else:
+        recorded = list(_csv_rows(out))
+    assert Counter(recorded) == Counter(arns)
+
+
+# -- the output is never where stderr goes --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "idiom",
+    [
+        pytest.param("> out 2>&1", id="stdout-and-stderr-to-one-file"),
+        pytest.param(">> out 2>&1", id="stdout-and-stderr-appended-to-one-file"),
+        pytest.param("-o out 2>>out", id="output-and-stderr-appended"),
+        pytest.param("-o out --resume 2>>out", id="resume-and-stderr-appended"),
+    ],
+)
+def test_records_never_go_into_the_file_stderr_goes_to(
+    synthetic_sagemaker: LocalSageMaker, tmp_path: Path, idiom: str
+) -> None:
+    """Output and stderr one regular file: exit 2 before any call; nothing cut, no record added."""
+    arns = synthetic_sagemaker.seed(groups=1, versions=3)
+    source = _arn_file(tmp_path / "arns.txt", arns)
+    out = tmp_path / "out.jsonl"
+    out.write_bytes(_JSON_RECORD)
+    before = b"" if idiom.startswith("> ") else out.read_bytes()  # ">" truncates: the shell's doing
+    command = [*SAGEFETCH, "describe", str(source),
+               "--endpoint-url", synthetic_sagemaker.endpoint_url]  # fmt: skip
+
+    with out.open("wb" if idiom.startswith("> ") else "ab") as file:
+        if idiom.startswith("-o"):
+            more = ["-o", str(out), *(["--resume"] if "--resume" in idiom else [])]
+            result = subprocess.run(
+                [*command, *more], stdout=subprocess.PIPE, stderr=file, timeout=60, check=False
+            )
+        else:
+            result = subprocess.run(command, stdout=file, stderr=file, timeout=60, check=False)
+
+    assert result.returncode == 2
+    data = out.read_bytes()
+    assert data.startswith(before)
+    message = data[len(before) :].decode()
+    assert message.startswith("sagefetch describe: ")
+    assert "is also where standard error goes" in message
+    assert "HINT:" in message
+    assert b'{"arn"' not in data[len(before) :]
+    assert synthetic_sagemaker.counters.calls == 0
