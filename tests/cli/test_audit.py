@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -405,3 +406,60 @@ def test_usage_errors_exit_2(args: list[str], message: str) -> None:
     result = _audit(*args)
     assert result.returncode == EXIT_USAGE
     assert message in result.stderr
+
+
+#: Rich markup, an emoji code and escape sequences (ANSI, OSC 8), as a hostile server sends.
+HOSTILE = "[/] [bold red]X[/bold red] :pile_of_poo: \x1b[2J \x1b]8;;http://evil.example/\x1b\\link"
+#: A listed ARN whose region and account (shown in the shard table) are hostile.
+HOSTILE_ARN = "arn:aws:sagemaker:[/]\x1b[2J:[bold]\x1b]8;;x\x1b\\:model-package/g/1"
+
+
+def _shown(text: str) -> str:
+    r"""How stderr shows service text: as it is, with ESC written ``\x1b``."""
+    return text.replace("\x1b", "\\x1b")
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        pytest.param("shard-table", id="account-and-region-in-the-shard-table"),
+        pytest.param("stop-line", id="message-in-the-stop-line"),
+    ],
+)
+def test_service_text_in_the_audit_summary_is_plain_text(
+    local_sagemaker: LocalSageMaker, tmp_path: Path, where: str
+) -> None:
+    """Markup and escape sequences in what the service lists or says reach stderr literally."""
+    local_sagemaker.seed(groups=1, versions=2)
+    if where == "shard-table":
+        listing = {"ModelPackageArn": HOSTILE_ARN, "ModelPackageGroupName": "g",
+                   "ModelPackageVersion": 1, "CreationTime": 1_700_000_000,
+                   "ModelPackageStatus": "Completed"}  # fmt: skip
+        local_sagemaker.faults = Faults(
+            answer_body=json.dumps({"ModelPackageSummaryList": [listing]}),
+            operations=("ListModelPackages",),
+        )
+    else:
+        local_sagemaker.faults = Faults(
+            answer_body=json.dumps({"__type": "UnrecognizedClientException", "message": HOSTILE}),
+            answer_status=400,
+        )
+    output = tmp_path / "audit.jsonl"
+
+    result = subprocess.run(
+        [*SAGEFETCH, "audit", "-o", str(output), "--endpoint-url", local_sagemaker.endpoint_url],
+        capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "COLUMNS": "300"},  # a table row on one line
+    )  # fmt: skip
+
+    assert "Traceback" not in result.stderr
+    assert "\x1b" not in result.stderr
+    if where == "shard-table":
+        assert result.returncode == EXIT_FAILURES, result.stderr
+        [record] = _records(output)
+        assert (record["account"], record["region"]) == ("[bold]\x1b]8;;x\x1b\\", "[/]\x1b[2J")
+        assert f" {_shown(record['account'])}  {_shown(record['region'])} " in result.stderr
+    else:
+        assert result.returncode == EXIT_STOPPED, result.stderr
+        assert f": UnrecognizedClientException: {_shown(HOSTILE)} (calling " in result.stderr
+        assert "HINT: check which credentials" in result.stderr
