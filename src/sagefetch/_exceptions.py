@@ -321,8 +321,10 @@ class ClassifiedError:
 
 
 def normalize_code(code: str) -> str:
-    """An error code as botocore reports it: ``ns#Code`` and ``Code:uri`` are ``Code``."""
-    return code.rpartition("#")[2].partition(":")[0] or code
+    """An error code as botocore reports it: ``ns#Code`` and ``Code:http...`` are ``Code``."""
+    code = code.rpartition("#")[2] or code
+    head, _, uri = code.partition(":")
+    return head if uri.startswith(("http://", "https://")) and head else code
 
 
 def classify_code(code: str, status: int | None = None) -> ErrorKind:

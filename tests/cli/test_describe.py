@@ -488,6 +488,31 @@ def test_service_text_is_shown_as_plain_text(
         assert out.read_bytes() == b""
 
 
+@pytest.mark.parametrize("log_format", ["console", "json"])
+def test_log_lines_show_service_text_inert(
+    synthetic_sagemaker: LocalSageMaker, tmp_path: Path, log_format: str
+) -> None:
+    """An error code logged as it is retried reaches stderr escaped (both log renderers)."""
+    arns = synthetic_sagemaker.seed(groups=1, versions=2)
+    body = json.dumps({"__type": HOSTILE_CODE, "message": HOSTILE})
+    synthetic_sagemaker.faults = Faults(answer_body=body, answer_status=500)
+    source = _write_arns(tmp_path / "arns.txt", arns)
+
+    result = subprocess.run(
+        [*SAGEFETCH, "describe", str(source), "-o", str(tmp_path / "out.jsonl"),
+         "--endpoint-url", synthetic_sagemaker.endpoint_url, "--region",
+         synthetic_sagemaker.region, "--max-attempts", "2", "--log-level", "info",
+         "--log-format", log_format],
+        capture_output=True, timeout=60, check=False,
+    )  # fmt: skip
+
+    stderr = result.stderr.decode()
+    assert result.returncode == 3, stderr
+    assert "sagefetch.retry_scheduled" in stderr
+    for control in ("\x1b", "\x07", "\u202e"):
+        assert control not in stderr
+
+
 @pytest.mark.parametrize(
     "suffix",
     [

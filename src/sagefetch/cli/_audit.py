@@ -12,10 +12,11 @@ from sagefetch._discovery import Discovery
 
 from ._exits import UsageError
 from ._parser import fetcher_settings
-from ._progress import JobProgress, print_shards, printable, shows_progress, stop_message
+from ._progress import JobProgress, print_shards, shows_progress, stop_message
 from ._records import Format, OutputError, files_read, open_output, writer_for
 from ._reports import Shard, audit_exit_code
 from ._shards import run_audit, shard_fetchers
+from ._text import printable
 from ._where import parse_condition
 
 if TYPE_CHECKING:

@@ -27,9 +27,10 @@ from sagefetch._outcomes import INVALID_ARN, Described, Failed
 from ._describe import describe_into
 from ._exits import EXIT_FAILURES, EXIT_OK, UsageError
 from ._parser import fetcher_settings
-from ._progress import plain, print_summary, printable, shows_progress
+from ._progress import plain, print_summary, shows_progress
 from ._records import files_read, open_output, writer_for
 from ._reports import exit_code
+from ._text import printable
 
 if TYPE_CHECKING:
     import argparse

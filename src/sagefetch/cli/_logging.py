@@ -10,10 +10,22 @@ import structlog
 
 from sagefetch._redact import RedactingFilter, mask_secrets
 
+from ._text import printable
+
 if TYPE_CHECKING:
     import argparse
 
 __all__ = ["configure_logging"]
+
+
+class _PrintableFormatter(logging.Formatter):
+    """A formatter whose lines hold no control character a terminal would act on.
+
+    (sagefetch's own events need none: both structlog renderers escape values.)
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        return "\n".join(printable(line) for line in super().format(record).split("\n"))
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -33,7 +45,7 @@ def configure_logging(args: argparse.Namespace) -> None:
     level = logging.ERROR if args.quiet else getattr(logging, args.log_level.upper())
     handler = _StderrHandler()
     handler.addFilter(RedactingFilter())
-    handler.setFormatter(logging.Formatter("%(asctime)s [%(levelname)s] %(name)s: %(message)s"))
+    handler.setFormatter(_PrintableFormatter("%(asctime)s [%(levelname)s] %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

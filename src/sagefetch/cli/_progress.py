@@ -9,7 +9,6 @@ as an escape. See :func:`printable` and :func:`plain`.
 
 from __future__ import annotations
 
-import re
 import time
 from typing import TYPE_CHECKING, Final, Self
 
@@ -28,6 +27,8 @@ from rich.text import Text
 
 from sagefetch._redact import mask_text
 
+from ._text import printable
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from types import TracebackType
@@ -44,35 +45,14 @@ __all__ = [
     "plain",
     "print_shards",
     "print_summary",
-    "printable",
     "shows_progress",
     "stop_message",
 ]
 
 _REFRESH: float = 0.2
 
-#: What a terminal acts on rather than shows: C0 and C1 controls (ESC starts every
-#: ANSI and OSC sequence, CR rewrites the line), DEL, bidirectional marks and
-#: overrides (they reorder what follows), line and paragraph separators, and lone
-#: surrogates (not text at all).
-_UNPRINTABLE: Final = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]"
-)
-_ESCAPES: Final = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 #: Where a stop message's hint starts: sagefetch's own words, on a line of their own.
 _HINT: Final = "\nHINT: "
-
-
-def _escape(match: re.Match[str]) -> str:
-    char = match.group()
-    if char in _ESCAPES:
-        return _ESCAPES[char]
-    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
-
-
-def printable(text: object) -> str:
-    r"""``text`` with every control character written as a Python escape (``\x1b``, ``\n``)."""
-    return _UNPRINTABLE.sub(_escape, str(text))
 
 
 def plain(text: object, style: str = "") -> Text:
