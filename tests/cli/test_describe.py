@@ -494,7 +494,8 @@ def test_log_lines_show_service_text_inert(
 ) -> None:
     """An error code logged as it is retried reaches stderr escaped (both log renderers)."""
     arns = synthetic_sagemaker.seed(groups=1, versions=2)
-    body = json.dumps({"__type": HOSTILE_CODE, "message": HOSTILE})
+    # No space or quote in it: structlog's console renderer shows such values bare.
+    body = json.dumps({"__type": "Bad\x1b[2J\x07\u202eCode", "message": HOSTILE})
     synthetic_sagemaker.faults = Faults(answer_body=body, answer_status=500)
     source = _write_arns(tmp_path / "arns.txt", arns)
 

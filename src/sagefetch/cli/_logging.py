@@ -21,7 +21,8 @@ __all__ = ["configure_logging"]
 class _PrintableFormatter(logging.Formatter):
     """A formatter whose lines hold no control character a terminal would act on.
 
-    (sagefetch's own events need none: both structlog renderers escape values.)
+    (sagefetch's own events need none: both structlog renderers, as configured
+    here, escape values.)
     """
 
     def format(self, record: logging.LogRecord) -> str:
@@ -59,7 +60,9 @@ def configure_logging(args: argparse.Namespace) -> None:
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if args.log_format == "json"
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        # Values as repr: an error code from the service is shown escaped, never
+        # as escape sequences a terminal acts on.
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty(), repr_native_str=True)
     )
     structlog.configure(
         processors=[
