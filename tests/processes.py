@@ -15,6 +15,17 @@ if TYPE_CHECKING:
 
 SAGEFETCH = [sys.executable, "-m", "sagefetch.cli"]
 
+#: Runs a command with a file size limit: writes past it fail with EFBIG (SIGXFSZ ignored).
+#: Use as ``[*FILE_SIZE_LIMIT, str(limit), *SAGEFETCH, ...]``.
+FILE_SIZE_LIMIT = (
+    sys.executable, "-c",
+    "import os, resource, signal, sys\n"
+    "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+    "_, hard = resource.getrlimit(resource.RLIMIT_FSIZE)\n"
+    "resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]), hard))\n"
+    "os.execv(sys.argv[2], sys.argv[2:])\n",
+)  # fmt: skip
+
 
 class SageMakerProcess:
     """``sagefetch local-server`` in a child process, so it can be killed outright."""

@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any
@@ -26,12 +25,12 @@ from sagefetch.cli._exits import (
 from sagefetch.cli._records import AUDIT_CSV_COLUMNS
 from sagefetch.testing import Catalogue, Faults, LocalSageMaker
 from sagefetch.testing._moto import reset_account
+from tests.processes import FILE_SIZE_LIMIT, SAGEFETCH
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-SAGEFETCH = [sys.executable, "-m", "sagefetch.cli"]
 ACCOUNT_A, ACCOUNT_B, ACCOUNT_DENIED = "111111111111", "222222222222", "333333333333"
 REGIONS = ("us-east-1", "eu-west-1")
 
@@ -253,17 +252,6 @@ def test_closed_output_stops_every_shard_with_exit_4(accounts: Accounts) -> None
     assert stderr.count(b"the output was closed") == 1
 
 
-#: Runs a command with a file size limit: writes past it fail with EFBIG (SIGXFSZ ignored).
-_FILE_SIZE_LIMIT = (
-    sys.executable, "-c",
-    "import os, resource, signal, sys\n"
-    "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
-    "_, hard = resource.getrlimit(resource.RLIMIT_FSIZE)\n"
-    "resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]), hard))\n"
-    "os.execv(sys.argv[2], sys.argv[2:])\n",
-)  # fmt: skip
-
-
 @pytest.mark.timeout(180)
 def test_a_full_output_stops_every_shard_and_resume_completes_it(
     accounts: Accounts, tmp_path: Path
@@ -273,7 +261,7 @@ def test_a_full_output_stops_every_shard_and_resume_completes_it(
     args = ["--profiles", "team-a,team-b", "--regions", ",".join(REGIONS), "-o", str(output)]
 
     result = subprocess.run(
-        [*_FILE_SIZE_LIMIT, str(48 * 1024), *SAGEFETCH, "audit", *args],
+        [*FILE_SIZE_LIMIT, str(48 * 1024), *SAGEFETCH, "audit", *args],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
 

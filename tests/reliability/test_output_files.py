@@ -21,7 +21,7 @@ import pytest
 
 from sagefetch.cli._records import CSV_COLUMNS
 from sagefetch.testing import Faults
-from tests.processes import SAGEFETCH
+from tests.processes import FILE_SIZE_LIMIT, SAGEFETCH
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -208,16 +208,6 @@ def test_resume_refuses_an_output_in_the_other_format(
 
 # -- disk full, file too large ---------------------------------------------------------
 
-#: Runs sagefetch with a file size limit: writes past it fail with EFBIG (SIGXFSZ ignored).
-_FILE_SIZE_LIMIT = (
-    sys.executable, "-c",
-    "import os, resource, signal, sys\n"
-    "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
-    "_, hard = resource.getrlimit(resource.RLIMIT_FSIZE)\n"
-    "resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]), hard))\n"
-    "os.execv(sys.argv[2], sys.argv[2:])\n",
-)  # fmt: skip
-
 
 @pytest.mark.timeout(120)
 @pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE and /dev/full are POSIX")
@@ -232,7 +222,7 @@ def test_a_full_disk_stops_with_exit_4_and_resume_completes_exactly_once(
     arguments = ("describe", str(source), "-o", str(out), "--quiet",
                  "--endpoint-url", synthetic_sagemaker.endpoint_url)  # fmt: skip
 
-    full = _run(*arguments, prefix=(*_FILE_SIZE_LIMIT, str(64 * 1024)))
+    full = _run(*arguments, prefix=(*FILE_SIZE_LIMIT, str(64 * 1024)))
 
     assert full.returncode == 4, full.stderr.decode()
     assert b"Traceback" not in full.stderr
