@@ -20,6 +20,7 @@ import sagefetch
                 "AccessDeniedError",
                 "AdaptiveRateLimiter",
                 "ApprovalStatus",
+                "ClientRetriesWarning",
                 "ConfigurationError",
                 "CredentialsError",
                 "DeadlineExceededError",

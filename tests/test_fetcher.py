@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+import warnings
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -12,11 +13,13 @@ import anyio
 import anyio.lowlevel
 import pytest
 import structlog
+from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 
 from sagefetch import (
     AccessDeniedError,
     AdaptiveRateLimiter,
+    ClientRetriesWarning,
     ConfigurationError,
     CredentialsError,
     DeadlineExceededError,
@@ -280,15 +283,31 @@ async def test_the_owned_client_makes_no_retries_of_its_own(
 async def test_a_client_with_its_own_retries_is_warned_about(
     synthetic_sagemaker: LocalSageMaker,
 ) -> None:
-    """A caller's client that retries by itself gets a warning with a hint."""
+    """A caller's client that retries by itself gets a ClientRetriesWarning at its own line."""
     async with get_session().create_client(
         "sagemaker", **synthetic_sagemaker.client_kwargs()
     ) as client:
-        with structlog.testing.capture_logs() as logs:
+        with pytest.warns(ClientRetriesWarning, match="total_max_attempts") as caught:
             async with ModelPackageFetcher(client):
                 pass
-    [warning] = [log for log in logs if log["event"] == "sagefetch.client_retries_enabled"]
-    assert "total_max_attempts" in warning["hint"]
+    [warning] = caught.list
+    assert warning.filename == __file__
+    assert "5 attempts" in str(warning.message)
+
+
+async def test_a_client_without_retries_gets_no_warning(
+    synthetic_sagemaker: LocalSageMaker,
+) -> None:
+    """A client made with total_max_attempts=1 opens a fetcher without any warning."""
+    async with get_session().create_client(
+        "sagemaker",
+        **synthetic_sagemaker.client_kwargs(),
+        config=AioConfig(retries={"total_max_attempts": 1}),
+    ) as client:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            async with ModelPackageFetcher(client):
+                pass
 
 
 @pytest.mark.parametrize(

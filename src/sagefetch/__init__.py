@@ -14,6 +14,7 @@ from ._version import __version__ as __version__
 if TYPE_CHECKING:
     from ._discovery import ApprovalStatus as ApprovalStatus
     from ._exceptions import AccessDeniedError as AccessDeniedError
+    from ._exceptions import ClientRetriesWarning as ClientRetriesWarning
     from ._exceptions import ConfigurationError as ConfigurationError
     from ._exceptions import CredentialsError as CredentialsError
     from ._exceptions import DeadlineExceededError as DeadlineExceededError
@@ -34,6 +35,7 @@ __all__ = [
     "AccessDeniedError",
     "AdaptiveRateLimiter",
     "ApprovalStatus",
+    "ClientRetriesWarning",
     "ConfigurationError",
     "CredentialsError",
     "DeadlineExceededError",
@@ -54,6 +56,7 @@ __all__ = [
 _MODULES = {
     "ApprovalStatus": "._discovery",
     "AccessDeniedError": "._exceptions",
+    "ClientRetriesWarning": "._exceptions",
     "ConfigurationError": "._exceptions",
     "CredentialsError": "._exceptions",
     "DeadlineExceededError": "._exceptions",

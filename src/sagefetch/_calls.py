@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
-import structlog
 
 from ._exceptions import ClassifiedError, ErrorKind, classify_error
+from ._log import get_logger
 from ._retry import RetryableCallError, retrying
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CallFailedError", "CallGuard"]
 
-_log = structlog.get_logger("sagefetch")
+_log = get_logger()
 
 T = TypeVar("T")
 

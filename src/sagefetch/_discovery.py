@@ -20,9 +20,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, Literal, get_args
 
 import anyio
-import structlog
 
 from ._calls import CallFailedError
+from ._log import get_logger
 from ._outcomes import Failed
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ Item = str | Failed
 #: The most items ListModelPackageGroups and ListModelPackages return per page.
 PAGE_SIZE: Final = 100
 
-_log = structlog.get_logger("sagefetch")
+_log = get_logger()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -38,6 +38,7 @@ from ._redact import mask_text
 __all__ = [
     "AccessDeniedError",
     "ClassifiedError",
+    "ClientRetriesWarning",
     "ConfigurationError",
     "CredentialsError",
     "DeadlineExceededError",
@@ -54,6 +55,13 @@ __all__ = [
 
 class SagefetchError(Exception):
     """Base class of every exception sagefetch raises on purpose."""
+
+
+class ClientRetriesWarning(UserWarning):
+    """A caller's client retries by itself: attempts multiply and throttles hide from the limiter.
+
+    Create the client with ``AioConfig(retries={"total_max_attempts": 1})``.
+    """
 
 
 class RunStoppedError(SagefetchError):

@@ -15,6 +15,7 @@ import dataclasses
 import itertools
 import os
 import time
+import warnings
 from collections import Counter
 from collections.abc import (
     AsyncGenerator,
@@ -29,7 +30,6 @@ from typing import TYPE_CHECKING, Any, Final, Self, TypedDict
 
 import anyio
 import anyio.lowlevel
-import structlog
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 
@@ -40,6 +40,7 @@ from ._credentials import assume_role, role_account
 from ._decode import fast_data_loader, validated_answers
 from ._discovery import ApprovalStatus, Discovery, list_packages
 from ._exceptions import (
+    ClientRetriesWarning,
     DeadlineExceededError,
     ErrorKind,
     RunStoppedError,
@@ -48,6 +49,7 @@ from ._exceptions import (
     normalize_code,
 )
 from ._limiter import AdaptiveRateLimiter
+from ._log import get_logger
 from ._outcomes import INVALID_ARN, MISSING_FROM_RESPONSE, Described, Failed, FetchStats, Outcome
 from ._redact import mask_text
 from ._retry import backoff
@@ -68,7 +70,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DescribeAllResult", "ModelPackageFetcher"]
 
-_log = structlog.get_logger("sagefetch")
+_log = get_logger()
 
 _CHECKPOINT_EVERY: Final = 512
 
@@ -269,11 +271,14 @@ class ModelPackageFetcher:
         settings = getattr(retries, "retries", None) or {}
         attempts = settings.get("total_max_attempts", (settings.get("max_attempts") or 4) + 1)
         if attempts > 1:
-            _log.warning(
-                "sagefetch.client_retries_enabled",
-                total_max_attempts=attempts,
-                hint="create the client with AioConfig(retries={'total_max_attempts': 1}) so "
-                "sagefetch's retries are the only ones and throttles reach its limiter",
+            warnings.warn(
+                f"this SageMaker client makes up to {attempts} attempts per call by itself: "
+                "attempts multiply with sagefetch's, and throttles it retries never reach "
+                "sagefetch's limiter\n"
+                "HINT: create the client with AioConfig(retries={'total_max_attempts': 1}).",
+                ClientRetriesWarning,
+                # user code -> __aenter__ -> here
+                stacklevel=3,
             )
 
     # -- public API ------------------------------------------------------------

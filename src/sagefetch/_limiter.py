@@ -28,14 +28,15 @@ import time
 from typing import TYPE_CHECKING, Final
 
 import anyio
-import structlog
+
+from ._log import get_logger
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
 __all__ = ["AdaptiveRateLimiter"]
 
-_log = structlog.get_logger("sagefetch")
+_log = get_logger()
 
 _SCALE_CONSTANT: Final = 0.4  # botocore CubicCalculator._SCALE_CONSTANT
 _BETA: Final = (
