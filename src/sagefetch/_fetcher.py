@@ -11,6 +11,7 @@ stops reading.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import itertools
 import os
@@ -209,6 +210,7 @@ class ModelPackageFetcher:
     async def __aenter__(self) -> Self:
         if self._stack is not None:
             raise RuntimeError("this ModelPackageFetcher is already open")
+        _require_asyncio()
         async with AsyncExitStack() as stack:
             if self._owns_client:
                 try:
@@ -709,6 +711,18 @@ def _throttles_inside(response: BatchDescribeModelPackageOutputTypeDef) -> bool:
         classify_code(entry.get("ErrorCode") or "") is ErrorKind.THROTTLED
         for entry in errors.values()
     )
+
+
+def _require_asyncio() -> None:
+    """Refuse any loop but asyncio (aiobotocore runs on asyncio only), before a call fails."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        raise RuntimeError(
+            "sagefetch needs the asyncio event loop (aiobotocore runs on asyncio only)\n"
+            "HINT: run it with asyncio.run(...), or anyio.run(..., backend='asyncio'); "
+            "from trio, call it through a worker thread that runs asyncio."
+        ) from None
 
 
 def _not_a_string(item: object) -> str:
