@@ -36,6 +36,7 @@ import sagefetch
                 "SagefetchError",
                 "__version__",
                 "mask_secrets",
+                "tune_gc",
             ],
             id="sagefetch",
         ),

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ._exceptions import SagefetchError as SagefetchError
     from ._fetcher import DescribeAllResult as DescribeAllResult
     from ._fetcher import ModelPackageFetcher as ModelPackageFetcher
+    from ._gc import tune_gc as tune_gc
     from ._limiter import AdaptiveRateLimiter as AdaptiveRateLimiter
     from ._outcomes import Described as Described
     from ._outcomes import Failed as Failed
@@ -51,6 +52,7 @@ __all__ = [
     "SagefetchError",
     "__version__",
     "mask_secrets",
+    "tune_gc",
 ]
 
 _MODULES = {
@@ -72,6 +74,7 @@ _MODULES = {
     "Outcome": "._outcomes",
     "RedactingFilter": "._redact",
     "mask_secrets": "._redact",
+    "tune_gc": "._gc",
 }
 
 

@@ -7,9 +7,10 @@ load when a command runs.
 
 from __future__ import annotations
 
-import gc
 import sys
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
+
+from sagefetch import tune_gc
 
 from ._parser import parser
 
@@ -18,16 +19,12 @@ if TYPE_CHECKING:
 
 __all__ = ["main"]
 
-_GC_THRESHOLDS: Final = (50_000, 20, 100)
-
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``sagefetch``; returns the exit code."""
-    # A run allocates millions of short-lived dicts (decoded summaries); the
-    # default collector thresholds would scan the long-lived ones over and
-    # over. Freeze what start-up made and collect the young less often.
-    gc.freeze()
-    gc.set_threshold(*_GC_THRESHOLDS)
+    # A run allocates millions of short-lived dicts (decoded summaries): freeze
+    # what start-up made and collect the young less often (sagefetch.tune_gc).
+    tune_gc()
     command_line = parser(_version())
     args, rest = command_line.parse_known_args(argv)
     if args.command == "local-server":
