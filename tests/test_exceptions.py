@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 from botocore import exceptions as boto
 from botocore.parsers import ResponseParserError
+from sniffio import AsyncLibraryNotFoundError
 
 from sagefetch import (
     AccessDeniedError,
@@ -147,7 +148,12 @@ _URL = "https://api.sagemaker.us-east-1.amazonaws.com/"
                      NoAnswer.CONNECTION, id="torn-body"),
         pytest.param(aiohttp.ServerDisconnectedError(), NoAnswer.CONNECTION,
                      id="aiohttp-disconnected"),
-        pytest.param(boto.HTTPClientError(error="boom"), NoAnswer.CONNECTION, id="http-client"),
+        pytest.param(boto.HTTPClientError(error=ConnectionResetError(104, "reset")),
+                     NoAnswer.CONNECTION, id="http-client-wrapping-reset"),
+        pytest.param(boto.HTTPClientError(error=aiohttp.http_exceptions.LineTooLong(b"x", "8190")),
+                     NoAnswer.CONNECTION, id="http-client-wrapping-garbled-http"),
+        pytest.param(boto.HTTPClientError(error=boto.HTTPClientError(error=TimeoutError())),
+                     NoAnswer.TIMEOUT, id="http-client-wrapping-timeout"),
         pytest.param(boto.ProxyConnectionError(proxy_url="http://127.0.0.1:9", error="refused"),
                      NoAnswer.PROXY, id="proxy"),
         pytest.param(boto.SSLError(endpoint_url=_URL, error="CERTIFICATE_VERIFY_FAILED"),
@@ -285,6 +291,30 @@ def test_other_exceptions_are_not_mistaken_for_service_errors() -> None:
     """A bug in sagefetch is re-raised, never turned into a Failed outcome."""
     with pytest.raises(KeyError):
         classify_error(KeyError("bug"))
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        pytest.param(boto.HTTPClientError(error=RuntimeError("no running event loop")),
+                     id="wrapped-wrong-event-loop"),
+        pytest.param(boto.HTTPClientError(error=AsyncLibraryNotFoundError("unknown async library")),
+                     id="wrapped-sniffio"),
+        pytest.param(boto.HTTPClientError(error=TypeError("a bug in a library")), id="wrapped-bug"),
+        pytest.param(boto.HTTPClientError(error="no exception at all"), id="wrapped-text"),
+        pytest.param(RuntimeError("no running event loop"), id="wrong-event-loop"),
+        pytest.param(AsyncLibraryNotFoundError("unknown async library"), id="sniffio"),
+    ],
+)  # fmt: skip
+def test_misuse_and_bugs_are_raised_never_retried_nor_a_record(exc: Exception) -> None:
+    """A wrong event loop or a bug, bare or in aiobotocore's catch-all HTTPClientError, is raised.
+
+    Classified, it would be retried as no answer (and stop the run as
+    "endpoint unreachable") or fail ARNs as if the service had answered.
+    """
+    with pytest.raises(type(exc)) as caught:
+        classify_error(exc)
+    assert caught.value is exc
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,8 @@ it into an :class:`ErrorKind`, the way httpx maps httpcore's exceptions in
 ``map_httpcore_exceptions()``. The rule it keeps: a failed record says what the
 service said. An error before a whole answer exists (connect, DNS, proxy, TLS,
 timeout, a reset) says nothing about the packages, so it is retried and then
-stops the run, resumable; it never fails an ARN.
+stops the run, resumable; it never fails an ARN. And an error that is neither
+(a bug, a wrong event loop) is raised as it is: never retried, never a record.
 """
 
 from __future__ import annotations
@@ -240,7 +241,9 @@ _EXCEPTIONS: Final[tuple[_Row, ...]] = (
     (
         (
             boto.ConnectionError,  # EndpointConnectionError: refused, DNS failure, no route
-            boto.HTTPClientError,  # ConnectionClosedError, ResponseStreamingError, ...
+            # ConnectionClosedError, ResponseStreamingError, ...; a bare HTTPClientError
+            # is classified by what it wraps (see classify_error).
+            boto.HTTPClientError,
             boto.IncompleteReadError,  # the connection closed inside the body
             aiohttp.ClientError,
             aiohttp.http_exceptions.HttpProcessingError,  # a garbled status line or header
@@ -368,7 +371,9 @@ def classify_error(exc: BaseException) -> ClassifiedError:
 
     Raises:
         BaseException: ``exc`` itself when it is not an error of a call (a bug,
-            or cancellation), so it is never mistaken for a service failure.
+            misuse such as a wrong event loop, or cancellation), also when
+            aiobotocore wrapped such an error in a bare ``HTTPClientError``, so
+            it is never mistaken for a service failure nor retried as no answer.
     """
     if isinstance(exc, boto.ClientError):
         error = exc.response.get("Error", {})
@@ -387,16 +392,33 @@ def classify_error(exc: BaseException) -> ClassifiedError:
             )
             return ClassifiedError(ErrorKind.UNREACHABLE, code, message, retry_after, cause)
         return ClassifiedError(classify_code(code, status), code, message, retry_after)
-    for exceptions, kind, no_answer in _EXCEPTIONS:
-        if isinstance(exc, exceptions):
-            code = INVALID_RESPONSE if isinstance(exc, ResponseParserError) else type(exc).__name__
-            message = str(exc) or (
-                "no answer within the timeout" if isinstance(exc, TimeoutError) else code
-            )
-            return ClassifiedError(kind, code, mask_text(message), no_answer=no_answer)
-    if isinstance(exc, boto.BotoCoreError):
+    row = _row(exc)
+    if row is not None:
+        kind, no_answer = row
+        code = INVALID_RESPONSE if isinstance(exc, ResponseParserError) else type(exc).__name__
+        message = str(exc) or (
+            "no answer within the timeout" if isinstance(exc, TimeoutError) else code
+        )
+        return ClassifiedError(kind, code, mask_text(message), no_answer=no_answer)
+    if isinstance(exc, boto.BotoCoreError) and type(exc) is not boto.HTTPClientError:
         return ClassifiedError(ErrorKind.TERMINAL, type(exc).__name__, mask_text(str(exc)))
     raise exc
+
+
+def _row(exc: BaseException) -> tuple[ErrorKind, NoAnswer | None] | None:
+    """The kind (and cause) of the first row of ``_EXCEPTIONS`` that ``exc`` matches."""
+    if type(exc) is boto.HTTPClientError:
+        # aiobotocore wraps whatever else sending raised in a bare HTTPClientError
+        # (the last ``except Exception`` of its httpsession.py): what it wraps
+        # decides. A RuntimeError there ("no running event loop" under trio, a
+        # sniffio error) or a TypeError is a bug or misuse, not a network failure:
+        # retried it would end as "endpoint unreachable", as a record a lie.
+        cause = exc.kwargs.get("error")
+        return _row(cause) if isinstance(cause, BaseException) else None
+    for exceptions, kind, no_answer in _EXCEPTIONS:
+        if isinstance(exc, exceptions):
+            return kind, no_answer
+    return None
 
 
 def _retry_after(headers: dict[str, str]) -> float | None:
