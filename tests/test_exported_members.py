@@ -35,6 +35,8 @@ import sagefetch
                 "RunStoppedError",
                 "SagefetchError",
                 "__version__",
+                "describe_all_sync",
+                "describe_outcomes_sync",
                 "mask_secrets",
                 "tune_gc",
             ],

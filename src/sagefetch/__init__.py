@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from ._outcomes import Outcome as Outcome
     from ._redact import RedactingFilter as RedactingFilter
     from ._redact import mask_secrets as mask_secrets
+    from ._sync import describe_all_sync as describe_all_sync
+    from ._sync import describe_outcomes_sync as describe_outcomes_sync
 
 __all__ = [
     "AccessDeniedError",
@@ -51,6 +53,8 @@ __all__ = [
     "RunStoppedError",
     "SagefetchError",
     "__version__",
+    "describe_all_sync",
+    "describe_outcomes_sync",
     "mask_secrets",
     "tune_gc",
 ]
@@ -74,6 +78,8 @@ _MODULES = {
     "Outcome": "._outcomes",
     "RedactingFilter": "._redact",
     "mask_secrets": "._redact",
+    "describe_all_sync": "._sync",
+    "describe_outcomes_sync": "._sync",
     "tune_gc": "._gc",
 }
 
