@@ -10,6 +10,7 @@ import time
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
+import anyio.to_thread
 import pytest
 from botocore.exceptions import HTTPClientError
 
@@ -19,6 +20,7 @@ from sagefetch import (
     CredentialsError,
     Described,
     ModelPackageFetcher,
+    Outcome,
     RunStoppedError,
     describe_all_sync,
     describe_outcomes_sync,
@@ -236,6 +238,25 @@ def test_ctrl_c_inside_a_running_loop_cancels_the_run_and_ends_its_thread(
         interrupter.join()
     assert _sync_threads() == []
     assert synthetic_sagemaker.counters.calls == 1
+
+
+def test_from_trio_a_worker_thread_runs_asyncio_there_and_trio_goes_on(
+    synthetic_sagemaker: LocalSageMaker,
+) -> None:
+    """Through trio's to_thread the call is a plain one in that thread: asyncio.run, no more."""
+    arns = synthetic_sagemaker.seed(groups=1, versions=2)
+    readers: list[str] = []
+
+    def call() -> list[Outcome]:
+        return describe_outcomes_sync(_read_in(readers, arns), **_options(synthetic_sagemaker))
+
+    async def main() -> list[Outcome]:
+        return await anyio.to_thread.run_sync(call)
+
+    outcomes = anyio.run(main, backend="trio")
+    assert sorted(by_arn(outcomes)) == sorted(arns)
+    [reader] = readers
+    assert reader not in {"MainThread", "sagefetch-sync"}
 
 
 def test_opening_a_fetcher_under_trio_says_to_use_asyncio() -> None:
