@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 
+from . import _telemetry
 from ._exceptions import ClassifiedError, ErrorKind, classify_error
 from ._log import get_logger
 from ._retry import RetryableCallError, retrying
@@ -70,7 +71,8 @@ class CallGuard:
             call: Makes the API call (a fresh coroutine each attempt).
             name: What is called, for event names: ``sagefetch.{name}_sent``, ...
             operation: The API operation, named in the error that stops a run.
-            context: Fields of every event about this call (``batch=7``, ``group=...``).
+            context: Fields of every event about this call (``batch=7``, ``group=...``);
+                its ``arns``, the number of ARNs in the call, also goes on the call's span.
             counts: The run's own counts.
             on_attempt: Called as each attempt is sent.
             throttled_inside: Tells whether a successful answer throttled some of
@@ -139,24 +141,31 @@ class CallGuard:
         if on_attempt is not None:
             on_attempt()
         _log.debug(f"sagefetch.{name}_sent", **context, retry=retry)
-        try:
-            with anyio.fail_after(self.timeout):
-                response = await call()
-        except Exception as exc:
-            error = classify_error(exc)
-            if error.kind is ErrorKind.THROTTLED:
-                self._throttled(sent_at, name, context, counts, error.code)
-            if error.kind.stops_run:
-                raise error.stop_error(operation) from None  # unchained: as above
-            if error.kind.retryable:
-                raise RetryableCallError(error) from exc
-            raise CallFailedError(error) from exc
-        finally:
-            total["in_flight"] -= 1
-        if throttled_inside is not None and throttled_inside(response):
-            self._throttled(sent_at, name, context, counts, "throttled inside the answer")
-        else:
-            self.limiter.on_success()
+        with _telemetry.call_attempt(
+            operation, retry=retry, batch_size=context.get("arns")
+        ) as telemetry:
+            try:
+                with anyio.fail_after(self.timeout):
+                    response = await call()
+            except Exception as exc:
+                error = classify_error(exc)
+                if error.kind is ErrorKind.THROTTLED:
+                    telemetry.throttled(error.code)
+                    self._throttled(sent_at, name, context, counts, error.code)
+                else:
+                    telemetry.failed(error.code)
+                if error.kind.stops_run:
+                    raise error.stop_error(operation) from None  # unchained: as above
+                if error.kind.retryable:
+                    raise RetryableCallError(error) from exc
+                raise CallFailedError(error) from exc
+            finally:
+                total["in_flight"] -= 1
+            if throttled_inside is not None and throttled_inside(response):
+                telemetry.throttled(None)
+                self._throttled(sent_at, name, context, counts, "throttled inside the answer")
+            else:
+                self.limiter.on_success()
         _log.debug(f"sagefetch.{name}_finished", **context, rate=round(self.limiter.rate, 2))
         return response
 

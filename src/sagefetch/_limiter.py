@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Final
 
 import anyio
 
+from . import _telemetry
 from ._log import get_logger
 
 if TYPE_CHECKING:
@@ -99,6 +100,7 @@ class AdaptiveRateLimiter:
         self._last_decrease = -math.inf
         self._successes: collections.deque[float] = collections.deque()
         self._first_success = math.inf
+        _telemetry.watch_limiter(self)  # held weakly: telemetry keeps no limiter alive
 
     @property
     def rate(self) -> float:
