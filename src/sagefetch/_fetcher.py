@@ -34,6 +34,7 @@ import anyio.lowlevel
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 
+from . import _telemetry
 from ._arn_problems import describe_invalid_arn, describe_stray_character
 from ._arns import MAX_ARNS_PER_CALL, is_valid_arn
 from ._calls import CallFailedError, CallGuard
@@ -51,6 +52,7 @@ from ._exceptions import (
 )
 from ._limiter import AdaptiveRateLimiter
 from ._log import get_logger
+from ._lookups import Lookups, OutcomeSink, check_lookup_options
 from ._outcomes import INVALID_ARN, MISSING_FROM_RESPONSE, Described, Failed, FetchStats, Outcome
 from ._redact import mask_text
 from ._retry import backoff
@@ -135,6 +137,11 @@ class ModelPackageFetcher:
         deadline: Seconds the whole of one run may take; past it the run stops
             with :class:`~sagefetch.DeadlineExceededError`.
         limiter: A limiter shared with other fetchers on the same account and region.
+        linger: Seconds :meth:`describe` waits for more ARNs before it sends a
+            batch that is not full (0: send at once; a full batch goes at once).
+        cache_ttl: Seconds :meth:`describe` keeps an outcome to answer repeats
+            without a call; ``None`` (the default) keeps none.
+        cache_size: Most outcomes that cache holds (least recently used go first).
         validate_arns: Refuse ARNs that break the service's pattern locally
             (``InvalidArn``, no call). Turn off if the service ever accepts ARNs
             the documented pattern does not: the pipeline then isolates the ones
@@ -157,6 +164,9 @@ class ModelPackageFetcher:
         deadline: float | None = None,
         limiter: AdaptiveRateLimiter | None = None,
         validate_arns: bool = True,
+        linger: float = 0.005,
+        cache_ttl: float | None = None,
+        cache_size: int = 10_000,
     ) -> None:
         if not 1 <= batch_size <= MAX_ARNS_PER_CALL:
             raise ValueError(
@@ -176,6 +186,7 @@ class ModelPackageFetcher:
                 "not both\n"
                 "HINT: configure your own client with those settings instead."
             )
+        check_lookup_options(linger, cache_ttl, cache_size)
         if limiter is not None and max_rate is not None:
             raise ValueError(
                 "max_rate belongs to the shared limiter\n"
@@ -197,6 +208,9 @@ class ModelPackageFetcher:
         self.max_attempts = max_attempts
         self.deadline = deadline
         self.validate_arns = validate_arns
+        self.linger = linger
+        self.cache_ttl = cache_ttl
+        self.cache_size = cache_size
         self.limiter = limiter if limiter is not None else AdaptiveRateLimiter(max_rate=max_rate)
         self._guard = CallGuard(
             limiter=self.limiter, timeout=self.timeout, max_attempts=self.max_attempts
@@ -204,6 +218,7 @@ class ModelPackageFetcher:
         """Makes every call; holds every run's counts, by ``FetchStats`` field name."""
         self._stack: AsyncExitStack | None = None
         self._task_group: TaskGroup | None = None
+        self._lookups: Lookups | None = None
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -232,8 +247,10 @@ class ModelPackageFetcher:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        stack, task_group = self._stack, self._task_group
-        self._stack = self._task_group = None
+        stack, task_group, lookups = self._stack, self._task_group, self._lookups
+        self._stack = self._task_group = self._lookups = None
+        if lookups is not None:
+            lookups.close()
         if task_group is not None:
             # Streams the caller walked away from have nothing left to do.
             task_group.cancel_scope.cancel()
@@ -353,6 +370,76 @@ class ModelPackageFetcher:
                     }
         return {"ModelPackageSummaries": summaries, "BatchDescribeModelPackageErrorMap": errors}
 
+    async def describe(self, arn: str) -> Outcome:
+        """Describe one package, sharing calls with every concurrent request.
+
+        For services: call it from any number of tasks. ARNs asked for at about
+        the same time (within ``linger``, or until a batch is full) go in one
+        call, through the same limiter, retries and classification as
+        :meth:`stream`; concurrent requests for one ARN share one lookup, and
+        with ``cache_ttl`` recent outcomes answer repeats. A request that is
+        cancelled leaves the call to the others. For a budget per request, wrap
+        it in ``anyio.fail_after`` (the fetcher's ``deadline`` is per run of
+        :meth:`stream`).
+
+        Raises:
+            RunStoppedError: credentials, permissions or configuration make
+                calls fail, no answer came after retries, or the fetcher closed
+                before the lookup finished.
+            TypeError: ``arn`` is not a string.
+        """
+        [outcome] = await self.describe_many([arn])
+        return outcome
+
+    async def describe_many(self, arns: Iterable[str]) -> list[Outcome]:
+        """Describe a few packages, coalesced as :meth:`describe`, in the order of ``arns``.
+
+        A repeated ARN gets the same outcome at each of its places. For many
+        thousands, :meth:`stream` reads lazily and keeps memory flat.
+
+        Raises:
+            RunStoppedError: as :meth:`describe`.
+            TypeError: ``arns`` is a single string, or holds something else than strings.
+        """
+        if isinstance(arns, str | bytes):
+            raise TypeError("arns must be an iterable of ARNs, not a single string")
+        wanted = list(arns)
+        for arn in wanted:
+            if not isinstance(arn, str):
+                raise TypeError(f"ARNs must be strings, got {type(arn).__name__}")
+        lookups = self._open_lookups()
+        if not self.validate_arns:
+            return await lookups.describe(wanted)
+        refused: dict[str, Outcome] = {}
+        for arn in wanted:
+            if arn not in refused and not is_valid_arn(arn):
+                refused[arn] = Failed(arn, INVALID_ARN, describe_invalid_arn(arn), 0)
+        if refused:
+            self._guard.counts.update(invalid=len(refused), failed=len(refused))
+        found = iter(await lookups.describe([arn for arn in wanted if arn not in refused]))
+        return [refused[arn] if arn in refused else next(found) for arn in wanted]
+
+    def _open_lookups(self) -> Lookups:
+        task_group = self._require_open()
+        if self._lookups is None:
+            # What describe() counts under: it has no run of its own.
+            run = _Run(scope=anyio.CancelScope(), deadline=None)
+
+            async def send_batch(batch: list[str], outcomes: OutcomeSink) -> None:
+                await self._describe_batch(next(run.batch_ids), batch, outcomes, run)
+
+            self._lookups = Lookups(
+                send_batch=send_batch,
+                task_group=task_group,
+                batch_size=self.batch_size,
+                max_concurrency=self.max_concurrency,
+                linger=self.linger,
+                cache_ttl=self.cache_ttl,
+                cache_size=self.cache_size,
+                count=lambda name: self._guard.bump(run.counts, name),
+            )
+        return self._lookups
+
     def discover(
         self,
         *,
@@ -420,7 +507,7 @@ class ModelPackageFetcher:
                     errors.append(group.exceptions[0])
                 except* (anyio.BrokenResourceError, anyio.ClosedResourceError):
                     pass  # the caller stopped listening
-                except* Exception as group:  # noqa: BLE001 - a bug: the caller's, not the fetcher's
+                except* Exception as group:  # noqa: BLE001 - a bug: hand it to the caller, not the fetcher
                     errors.append(group.exceptions[0] if len(group.exceptions) == 1 else group)
 
         task_group.start_soon(run)
@@ -462,32 +549,36 @@ class ModelPackageFetcher:
         run: _Run,
     ) -> None:
         started = time.monotonic()
-        try:
-            with run.scope:
-                async with outcomes, anyio.create_task_group() as workers:
-                    batches_in, batches_out = anyio.create_memory_object_stream[list[str]]()
-                    async with batches_out:
-                        for _ in range(self.max_concurrency):
-                            workers.start_soon(
-                                self._work, batches_out.clone(), outcomes.clone(), run
-                            )
-                    await self._read(arns, batches_in, outcomes, run)
-        except* RunStoppedError as group:
-            run.error = group.exceptions[0]
-        except* (anyio.BrokenResourceError, anyio.ClosedResourceError):
-            pass  # the caller stopped listening
-        except* Exception as group:  # noqa: BLE001 - a bug: hand it to the caller, not the fetcher
-            run.error = group.exceptions[0] if len(group.exceptions) == 1 else group
-        if (
-            run.error is None
-            and not run.abandoned
-            and run.scope.cancelled_caught
-            and run.deadline is not None
-        ):
-            run.error = DeadlineExceededError(
-                f"the run's deadline of {self.deadline} s passed before every ARN had an outcome\n"
-                "HINT: raise the deadline, or resume with the ARNs that have no outcome yet."
-            )
+        # Current before the workers start: they inherit it, and their calls are its children.
+        with _telemetry.run_span(run.counts) as span:
+            try:
+                with run.scope:
+                    async with outcomes, anyio.create_task_group() as workers:
+                        batches_in, batches_out = anyio.create_memory_object_stream[list[str]]()
+                        async with batches_out:
+                            for _ in range(self.max_concurrency):
+                                workers.start_soon(
+                                    self._work, batches_out.clone(), outcomes.clone(), run
+                                )
+                        await self._read(arns, batches_in, outcomes, run)
+            except* RunStoppedError as group:
+                run.error = group.exceptions[0]
+            except* (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                pass  # the caller stopped listening
+            except* Exception as group:  # noqa: BLE001 - a bug: hand it to the caller, not the fetcher
+                run.error = group.exceptions[0] if len(group.exceptions) == 1 else group
+            if (
+                run.error is None
+                and not run.abandoned
+                and run.scope.cancelled_caught
+                and run.deadline is not None
+            ):
+                run.error = DeadlineExceededError(
+                    f"the run's deadline of {self.deadline} s passed "
+                    "before every ARN had an outcome\n"
+                    "HINT: raise the deadline, or resume with the ARNs that have no outcome yet."
+                )
+            span.stopped_by(run.error)
         run.finished = True
         counts = run.counts
         _log.info(
@@ -566,7 +657,7 @@ class ModelPackageFetcher:
         self,
         batch_id: int,
         batch: list[str],
-        outcomes: MemoryObjectSendStream[list[Outcome]],
+        outcomes: OutcomeSink,
         run: _Run,
     ) -> None:
         """Give every ARN of ``batch`` exactly one outcome."""
@@ -671,12 +762,11 @@ class ModelPackageFetcher:
             throttled_inside=_throttles_inside,
         )
 
-    async def _emit(
-        self, outcomes: MemoryObjectSendStream[list[Outcome]], chunk: list[Outcome], run: _Run
-    ) -> None:
+    async def _emit(self, outcomes: OutcomeSink, chunk: list[Outcome], run: _Run) -> None:
         described = sum(isinstance(outcome, Described) for outcome in chunk)
         self._bump(run, "described", described)
         self._bump(run, "failed", len(chunk) - described)
+        _telemetry.count_outcomes(chunk, described)
         if chunk:
             await outcomes.send(chunk)
 

@@ -66,6 +66,10 @@ class FetchStats:
     """Listing calls made by discovery (also counted in ``calls``)."""
     listed: int = 0
     """Package ARNs discovery listed."""
+    coalesced: int = 0
+    """``describe`` requests that joined a lookup already pending or in flight."""
+    cached: int = 0
+    """``describe`` requests answered from the cache, without a call."""
     in_flight: int = 0
     max_in_flight: int = 0
     rate: float = 0.0
