@@ -1,17 +1,21 @@
 """sagefetch behind an HTTP endpoint: describe model packages on demand.
 
 A service opens one ``ModelPackageFetcher`` when it starts and shares it (and
-so its connection pool and its rate limiter) between all requests; each
-request streams its own ARNs through it. The endpoint is aiohttp's web server,
-which aiobotocore already brings along (no new dependency):
+so its connection pool, its rate limiter and its lookups) between all
+requests. Requests for one package use ``describe(arn)``: requests arriving
+within a few milliseconds of each other share one call. Requests for many use
+``describe_all``. The endpoint is aiohttp's web server, which aiobotocore
+already brings along (no new dependency):
 
-    POST /describe        {"arns": [...]}  -> {"ModelPackageSummaries": {...},
-                                              "BatchDescribeModelPackageErrorMap": {...}}
+    GET  /package?arn=...                  -> the package's summary, or its error (404)
     GET  /approved-images?arn=...&arn=...  -> {arn: first container image} of approved ones
                                               (a few ARNs: a URL holds at most 8 KiB)
+    POST /describe        {"arns": [...]}  -> {"ModelPackageSummaries": {...},
+                                              "BatchDescribeModelPackageErrorMap": {...}}
 
 Run it against the embedded local SageMaker (it starts the service on a free
-port, sends three requests at once, prints the answers, and stops):
+port, sends 200 single-package requests and two others at once, prints what
+came back and how many calls that took, and stops):
 
     .venv/bin/python examples/async_service.py
 """
@@ -21,11 +25,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 import orjson
-import structlog
 from aiohttp import ClientSession, web
 
 from sagefetch import Described, ModelPackageFetcher, RunStoppedError
@@ -51,8 +53,9 @@ def make_app(*, region_name: str, endpoint_url: str | None = None) -> web.Applic
             yield
 
     app.cleanup_ctx.append(fetcher_for_the_lifetime)
-    app.router.add_post("/describe", describe)
+    app.router.add_get("/package", package)
     app.router.add_get("/approved-images", approved_images)
+    app.router.add_post("/describe", describe)
     return app
 
 
@@ -75,6 +78,18 @@ async def describe(request: web.Request) -> web.Response:
         return _json({"error": str(exc)}, status=503)
 
 
+async def package(request: web.Request) -> web.Response:
+    """One package: concurrent requests share calls (coalescing lookups)."""
+    arn = request.query.get("arn", "")
+    try:
+        outcome = await request.app[FETCHER].describe(arn)
+    except RunStoppedError as exc:
+        return _json({"error": str(exc)}, status=503)
+    if isinstance(outcome, Described):
+        return _json(outcome.summary)
+    return _json({"error": outcome.code, "message": outcome.message}, status=404)
+
+
 async def approved_images(request: web.Request) -> web.Response:
     """Map each approved package among ``?arn=...`` to its first container image."""
     arns = request.query.getall("arn", [])
@@ -82,16 +97,15 @@ async def approved_images(request: web.Request) -> web.Response:
         return _json({"error": f"at most {MAX_ARNS_PER_QUERY} arn= per request"}, status=400)
     images: dict[str, str] = {}
     try:
-        async with aclosing(request.app[FETCHER].stream(arns)) as outcomes:
-            async for outcome in outcomes:
-                if not isinstance(outcome, Described):
-                    continue
-                summary = outcome.summary
-                if summary.get("ModelApprovalStatus") == "Approved":
-                    containers = summary.get("InferenceSpecification", {}).get("Containers", [])
-                    images[outcome.arn] = containers[0].get("Image", "") if containers else ""
+        outcomes = await request.app[FETCHER].describe_many(arns)
     except RunStoppedError as exc:
         return _json({"error": str(exc)}, status=503)
+    for outcome in outcomes:
+        if isinstance(outcome, Described):
+            summary = outcome.summary
+            if summary.get("ModelApprovalStatus") == "Approved":
+                containers = summary.get("InferenceSpecification", {}).get("Containers", [])
+                images[outcome.arn] = containers[0].get("Image", "") if containers else ""
     return _json(images)
 
 
@@ -109,22 +123,25 @@ async def main() -> None:
         await site.start()
         host, port = runner.addresses[0][:2]
         base = f"http://{host}:{port}"
+        singles = [*arns[:190], *arns[:10]]  # 200 requests for one package, 10 of them repeats
         try:
             async with ClientSession() as http:
-                # Three requests at once share one connection pool and one limiter.
-                first, second, images = await asyncio.gather(
-                    _post(http, f"{base}/describe", {"arns": arns[:300]}),
+                # Every request shares one connection pool, one limiter and one lookup queue.
+                bulk, images, *packages = await asyncio.gather(
                     _post(http, f"{base}/describe", {"arns": [*arns[300:600], "not-an-arn"]}),
                     _get(http, f"{base}/approved-images", [("arn", a) for a in arns[600:650]]),
+                    *(_get(http, f"{base}/package", [("arn", arn)]) for arn in singles),
                 )
         finally:
             await runner.cleanup()
-    print(f"request 1: {len(first['ModelPackageSummaries'])} described")
+        calls = sagemaker.counters.calls
+    print(f"{len(packages)} single-package requests: {len(packages)} summaries")
     print(
-        f"request 2: {len(second['ModelPackageSummaries'])} described, "
-        f"{len(second['BatchDescribeModelPackageErrorMap'])} failed"
+        f"bulk request: {len(bulk['ModelPackageSummaries'])} described, "
+        f"{len(bulk['BatchDescribeModelPackageErrorMap'])} failed"
     )
-    print(f"request 3: {len(images)} approved packages, e.g. {next(iter(images.items()))}")
+    print(f"approved-images: {len(images)} approved packages, e.g. {next(iter(images.items()))}")
+    print(f"{calls} calls to SageMaker for {len(singles) + 301 + 50} packages asked for")
 
 
 async def _post(http: ClientSession, url: str, document: object) -> dict[str, Any]:
@@ -142,6 +159,7 @@ async def _get(http: ClientSession, url: str, params: list[tuple[str, str]]) -> 
 
 
 if __name__ == "__main__":
-    # The library never configures logging; the service decides what it wants to see.
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    # The library never configures logging: its events reach the service's own
+    # stdlib configuration (or its structlog one, when it has one).
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     asyncio.run(main())

@@ -15,7 +15,9 @@ EXAMPLES = Path(__file__).parent.parent / "examples"
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        pytest.param("async_service.py", "request 3: ", id="async-service"),
+        pytest.param(
+            "async_service.py", "200 single-package requests: 200 summaries", id="async-service"
+        ),
         pytest.param("audit_allowlist.py", "outside the allow-list", id="audit-allowlist"),
         pytest.param("fetch_shard.py", '"stopped": null', id="fetch-shard"),
     ],
