@@ -440,3 +440,35 @@ async def test_a_run_stopped_by_an_error_marks_its_span(
     assert call_span.status.status_code is StatusCode.ERROR
     assert dict(call_span.attributes or {})["error.type"] == "AccessDeniedException"
     assert dict(call_span.attributes or {})["sagefetch.result"] == "error"
+
+
+async def test_describe_calls_are_not_children_of_the_first_request(
+    telemetry: Telemetry, synthetic_sagemaker: LocalSageMaker
+) -> None:
+    """Coalesced calls serve every request: none is filed under the request that came first."""
+    arns = synthetic_sagemaker.seed(groups=1, versions=3)
+    tracer = trace.get_tracer("tests")
+
+    async def request(arn: str) -> None:
+        with tracer.start_as_current_span(f"request {arn}"):
+            await fetcher.describe(arn)
+
+    async with (
+        raw_client(synthetic_sagemaker) as client,
+        ModelPackageFetcher(client, linger=0) as fetcher,
+    ):
+        for arn in arns:  # one after another: each makes its own call
+            await request(arn)
+        outcomes = await fetcher.describe_many(["not-an-arn"])
+    spans = telemetry.spans()
+    requests = {span.context.span_id for span in spans if span.name.startswith("request ")}
+    calls = [span for span in spans if span.name == f"SageMaker.{DESCRIBE}"]
+    assert len(requests) == len(calls) == 3
+    assert all(span.parent is None or span.parent.span_id not in requests for span in calls)
+    assert outcomes[0].code == "InvalidArn"  # type: ignore[union-attr]
+    points = telemetry.read()["sagefetch.outcomes"].data.data_points
+    counted = {tuple(sorted(dict(point.attributes).items())): point.value for point in points}
+    assert counted == {
+        (("sagefetch.status", "described"),): 3,
+        (("error.type", "InvalidArn"), ("sagefetch.status", "failed")): 1,
+    }

@@ -416,6 +416,7 @@ class ModelPackageFetcher:
                 refused[arn] = Failed(arn, INVALID_ARN, describe_invalid_arn(arn), 0)
         if refused:
             self._guard.counts.update(invalid=len(refused), failed=len(refused))
+            _telemetry.count_outcomes(list(refused.values()), 0)
         found = iter(await lookups.describe([arn for arn in wanted if arn not in refused]))
         return [refused[arn] if arn in refused else next(found) for arn in wanted]
 

@@ -15,6 +15,7 @@ group, so closing the fetcher ends them, and every lookup still waiting gets
 
 from __future__ import annotations
 
+import contextvars
 import math
 import time
 from collections import OrderedDict
@@ -164,7 +165,9 @@ class Lookups:
             self._batch_full.set()
         if not self._dispatching:
             self._dispatching = True
-            self._task_group.start_soon(self._dispatch)
+            # The dispatcher and its batches serve every request, so they run in an
+            # empty context, not the first requester's (its trace span, its log fields).
+            contextvars.Context().run(self._task_group.start_soon, self._dispatch)
         return lookup
 
     def _cached(self, arn: str) -> Outcome | None:
