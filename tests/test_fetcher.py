@@ -503,7 +503,10 @@ async def test_a_fresh_run_does_not_open_with_a_burst_of_throttles(
         if log["event"] in {"sagefetch.batch_sent", "sagefetch.batch_throttled"}
     ]
     assert len(outcomes) == 3000
+    # 16 calls at once against a bucket of 1 would see about 15 throttles. The
+    # bounds leave room for a loaded machine, where the server's thread may read
+    # two well-spaced calls back to back.
     opening = events[:16]  # as many calls as a naive client would fire at once
-    assert opening[:3] == ["sagefetch.batch_sent"] * 3
-    assert opening.count("sagefetch.batch_throttled") <= 2
-    assert synthetic_sagemaker.counters.throttled == fetcher.stats.throttled <= 4
+    assert opening[:2] == ["sagefetch.batch_sent"] * 2
+    assert opening.count("sagefetch.batch_throttled") <= 4
+    assert synthetic_sagemaker.counters.throttled == fetcher.stats.throttled <= 8
