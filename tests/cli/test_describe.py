@@ -210,18 +210,22 @@ def test_rejected_credentials_exit_4_with_a_hint(
 def test_logs_go_to_stderr_never_to_the_data(
     local_sagemaker: LocalSageMaker, tmp_path: Path
 ) -> None:
-    """At debug level with JSON logs, stdout holds only records and stderr only logs."""
+    """At debug level with JSON logs, stdout holds only records and stderr holds the logs."""
     arns = local_sagemaker.seed(groups=1, versions=5)
     source = _write_arns(tmp_path / "arns.txt", arns)
 
-    result = _describe(
-        local_sagemaker, str(source), "--log-level", "debug", "--log-format", "json", "--quiet"
-    )
+    result = _describe(local_sagemaker, str(source), "--log-level", "debug", "--log-format", "json")
 
-    assert all(record["status"] == "described" for record in _records(result.stdout))
-    events = [json.loads(line)["event"] for line in result.stderr.decode().splitlines()]
-    assert result.returncode == 0
-    assert events == []  # --quiet: errors only
+    assert result.returncode == 0, result.stderr.decode()
+    records = _records(result.stdout)
+    assert all(set(record) == {"arn", "status", "summary"} for record in records), records
+    assert sorted(record["arn"] for record in records) == sorted(arns)
+    stderr = result.stderr.decode().splitlines()
+    events = [json.loads(line)["event"] for line in stderr if line.startswith("{")]
+    assert {"sagefetch.batch_sent", "sagefetch.batch_finished", "sagefetch.run_finished"} <= set(
+        events
+    )
+    assert b"sagefetch." not in result.stdout
 
 
 def test_json_logs_are_one_object_per_line(local_sagemaker: LocalSageMaker, tmp_path: Path) -> None:
