@@ -6,7 +6,7 @@ import io
 import logging
 import os
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import pytest
@@ -146,7 +146,7 @@ async def test_a_per_arn_message_that_echoes_the_request_is_masked(
         }
     }).decode()  # fmt: skip
     local_sagemaker.faults = Faults(answer_body=body)
-    kwargs = {**local_sagemaker.client_kwargs(), "aws_session_token": SESSION_TOKEN}
+    kwargs: dict[str, Any] = {**local_sagemaker.client_kwargs(), "aws_session_token": SESSION_TOKEN}
     async with (
         get_session().create_client(
             "sagemaker", config=AioConfig(retries={"total_max_attempts": 1}), **kwargs
@@ -178,7 +178,7 @@ async def test_a_library_user_at_debug_level_gets_botocore_lines_masked_by_the_f
     root.addHandler(raw_handler)  # first: the filter masks the record itself
     root.addHandler(masked_handler)
     root.setLevel(logging.DEBUG)
-    kwargs = {**local_sagemaker.client_kwargs(), "aws_session_token": SESSION_TOKEN}
+    kwargs: dict[str, Any] = {**local_sagemaker.client_kwargs(), "aws_session_token": SESSION_TOKEN}
     try:
         async with (
             get_session().create_client(
