@@ -6,6 +6,7 @@ checks every ARN, not counts.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +51,7 @@ async def test_throttling_storm(synthetic_sagemaker: LocalSageMaker) -> None:
     synthetic_sagemaker.faults = Faults(rate=3, burst=1)
     outcomes = await _run(synthetic_sagemaker, arns, max_concurrency=16)
     check_outcomes(outcomes, synthetic_sagemaker.catalogue, arns)
+    assert synthetic_sagemaker.counters.throttled > 0
 
 
 async def test_limit_falls_and_recovers_mid_run(synthetic_sagemaker: LocalSageMaker) -> None:
@@ -72,7 +74,8 @@ async def test_limit_falls_and_recovers_mid_run(synthetic_sagemaker: LocalSageMa
 async def test_server_error_burst_then_recovery(synthetic_sagemaker: LocalSageMaker) -> None:
     """Every call fails (HTTP 500/503) for 2 s, then the server recovers: nothing is lost."""
     arns = synthetic_sagemaker.seed(groups=10, versions=100)
-    synthetic_sagemaker.faults = Faults(internal_error=0.5, unavailable=1.0)
+    # Seeded: the first two calls answer 503, then 500.
+    synthetic_sagemaker.faults = Faults(internal_error=0.5, unavailable=1.0, seed=1)
     timer = _later(2.0, lambda: setattr(synthetic_sagemaker, "faults", Faults()))
     outcomes = await _run(synthetic_sagemaker, arns, max_concurrency=4, max_attempts=12)
     timer.join()
@@ -82,19 +85,27 @@ async def test_server_error_burst_then_recovery(synthetic_sagemaker: LocalSageMa
     assert counters.unavailable > 0
 
 
+# Each seed puts every fault of its case among the first 10 calls, and the
+# draws for the first calls do not depend on timing (omissions draw again,
+# so an omission comes last), while 1010 ARNs take at least 11 calls: each
+# case's faults are sure to be injected.
 @pytest.mark.parametrize(
-    ("faults", "settings"),
+    ("faults", "settings", "injected"),
     [
-        pytest.param(Faults(drop=0.3, seed=1), {}, id="dropped-connections"),
-        pytest.param(Faults(stall=0.2, stall_seconds=30, seed=2), {"timeout": 0.5},
+        pytest.param(Faults(drop=0.3, seed=1), {}, {"dropped"}, id="dropped-connections"),
+        pytest.param(Faults(stall=0.2, stall_seconds=30, seed=7), {"timeout": 0.5}, {"stalled"},
                      id="stalls-past-timeout"),
-        pytest.param(Faults(omit=0.2, seed=3), {}, id="omitted-arns"),
-        pytest.param(Faults(internal_error=0.2, unavailable=0.1, drop=0.1, omit=0.1, seed=4),
-                     {}, id="everything-at-once"),
+        pytest.param(Faults(omit=0.2, seed=3), {}, {"omitted_calls"}, id="omitted-arns"),
+        pytest.param(Faults(internal_error=0.2, unavailable=0.1, drop=0.1, omit=0.1, seed=1), {},
+                     {"internal_errors", "unavailable", "dropped", "omitted_calls"},
+                     id="everything-at-once"),
     ],
 )  # fmt: skip
 async def test_faults_lose_nothing(
-    local_sagemaker: LocalSageMaker, faults: Faults, settings: dict[str, Any]
+    local_sagemaker: LocalSageMaker,
+    faults: Faults,
+    settings: dict[str, Any],
+    injected: set[str],
 ) -> None:
     """Drops, stalls and omissions are retried until every ARN has its true outcome."""
     arns = local_sagemaker.seed(groups=10, versions=100)
@@ -102,6 +113,8 @@ async def test_faults_lose_nothing(
     local_sagemaker.faults = faults
     outcomes = await _run(local_sagemaker, [*arns, *unknown], max_attempts=12, **settings)
     check_outcomes(outcomes, local_sagemaker.catalogue, [*arns, *unknown])
+    counters = dataclasses.asdict(local_sagemaker.counters)
+    assert {name for name in injected if counters[name] == 0} == set(), counters
 
 
 async def test_malformed_arns_hidden_among_good_ones(local_sagemaker: LocalSageMaker) -> None:
