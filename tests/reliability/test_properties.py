@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from typing import TYPE_CHECKING
 
 import anyio
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sagefetch import Described, Failed, ModelPackageFetcher, Outcome
@@ -20,9 +21,16 @@ if TYPE_CHECKING:
 
 GROUPS, VERSIONS = 20, 100
 PREFIX = "arn:aws:sagemaker:us-east-1:123456789012:model-package"
-#: What a fault may leave an ARN with, once retries run out.
-FAULT_CODES = {"InternalFailure", "ServiceUnavailable",
-               "MissingFromResponse", "ThrottlingException"}  # fmt: skip
+MAX_ATTEMPTS = 10
+#: The code a fault leaves an ARN with once retries run out, and the server's counter of it.
+FAULT_CODES = {
+    "ThrottlingException": "throttled",
+    "InternalFailure": "internal_errors",
+    "ServiceUnavailable": "unavailable",
+    "MissingFromResponse": "omitted_calls",
+}
+#: Counters of calls that failed as a whole (each one attempt used up).
+CALL_FAULTS = ("throttled", "internal_errors", "unavailable", "dropped")
 
 arns = st.one_of(
     st.tuples(st.just("existing"), st.integers(0, GROUPS - 1), st.integers(1, VERSIONS)),
@@ -48,6 +56,14 @@ faults = st.builds(
     seed=st.integers(0, 1000),
 )
 schedules = st.lists(st.tuples(st.floats(0.0, 0.5), faults), min_size=1, max_size=3)
+#: Every run checks this case too: faults on about 3 calls in 10, which retries
+#: always get past (10 failed calls in a row: about one batch in 300,000).
+EVERY_RUN = (
+    [("existing", f"{PREFIX}/{group_name(group)}/{version}")
+     for group in range(5) for version in range(1, VERSIONS + 1)]
+    + [("unknown", f"{PREFIX}/{group_name(0)}/{VERSIONS + 1}"), ("malformed", "bad-0")]
+)  # fmt: skip
+EVERY_RUN_FAULTS = Faults(internal_error=0.2, unavailable=0.1, omit=0.2, seed=5)
 
 
 @settings(
@@ -56,17 +72,24 @@ schedules = st.lists(st.tuples(st.floats(0.0, 0.5), faults), min_size=1, max_siz
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(items=inputs, schedule=schedules, concurrency=st.integers(1, 16))
+@example(items=EVERY_RUN, schedule=[(0.0, EVERY_RUN_FAULTS)], concurrency=4)
 def test_exactly_once_under_random_fault_schedules(
     synthetic_sagemaker: LocalSageMaker,
     items: list[tuple[str, str]],
     schedule: list[tuple[float, Faults]],
     concurrency: int,
 ) -> None:
-    """Each distinct ARN: one outcome; described ones true; failures carry a fitting code."""
+    """Each distinct ARN: one outcome; described ones true; failures only where faults allow.
+
+    An ARN (existing or not) may fail with a fault's code only once retries ran
+    out: after MAX_ATTEMPTS calls, with the server counting at least that many
+    faulted calls, that fault among them.
+    """
     server = synthetic_sagemaker
     if server.catalogue.groups != GROUPS:
         server.seed(groups=GROUPS, versions=VERSIONS)
     kinds = {arn: kind for kind, arn in items}
+    before = dataclasses.asdict(server.counters)
     server.faults = schedule[0][1]
     timers = [
         threading.Timer(delay, setattr, (server, "faults", later)) for delay, later in schedule[1:]
@@ -75,7 +98,9 @@ def test_exactly_once_under_random_fault_schedules(
     async def run() -> list[Outcome]:
         async with (
             raw_client(server, max_pool_connections=16) as client,
-            ModelPackageFetcher(client, max_concurrency=concurrency, max_attempts=10) as fetcher,
+            ModelPackageFetcher(
+                client, max_concurrency=concurrency, max_attempts=MAX_ATTEMPTS
+            ) as fetcher,
         ):
             for timer in timers:
                 timer.start()
@@ -88,6 +113,8 @@ def test_exactly_once_under_random_fault_schedules(
             timer.cancel()
         server.faults = Faults()
 
+    after = dataclasses.asdict(server.counters)
+    faults = {name: after[name] - before[name] for name in (*FAULT_CODES.values(), *CALL_FAULTS)}
     keyed = by_arn(outcomes)
     assert set(keyed) == set(kinds)
     catalogue = server.catalogue
@@ -99,7 +126,19 @@ def test_exactly_once_under_random_fault_schedules(
         elif isinstance(outcome, Described):
             assert kind == "existing"
             assert outcome.summary == catalogue.summary(*catalogue.locate(arn))  # type: ignore[misc]
-        else:
-            expected = FAULT_CODES | ({"ResourceNotFound"} if kind == "unknown" else set())
-            assert outcome.code in expected, outcome
+        elif kind == "unknown" and outcome.code == "ResourceNotFound":
             assert outcome.attempts >= 1
+        else:
+            _check_fault_failure(outcome, faults)
+
+
+def _check_fault_failure(outcome: Outcome, faults: dict[str, int]) -> None:
+    """A failure a fault caused: its code, after every attempt, the server counting the faults."""
+    assert isinstance(outcome, Failed), outcome
+    assert outcome.code in FAULT_CODES, outcome
+    assert outcome.attempts >= MAX_ATTEMPTS, outcome
+    assert faults[FAULT_CODES[outcome.code]] >= 1, (outcome, faults)
+    if outcome.code == "MissingFromResponse":
+        assert faults["omitted_calls"] >= MAX_ATTEMPTS, (outcome, faults)
+    else:
+        assert sum(faults[name] for name in CALL_FAULTS) >= MAX_ATTEMPTS, (outcome, faults)
