@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from benchmarks._check import OutputCheck, check_output
+from benchmarks._check import OutputCheck, ServiceCheck, check_output, check_service_output
 from benchmarks._peers import sagefetch_command
 from benchmarks._processes import FirstCallWatcher, clean_environment, run_child
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from benchmarks._processes import ChildResult, ServerProcess
-    from benchmarks._scenarios import Scenario
+    from benchmarks._scenarios import Request, Scenario
 
 
 class Client(Protocol):
@@ -72,6 +72,10 @@ class PeerRun:
     timeline: list[tuple[int, int, int]] = field(default_factory=list)
     reported: dict[str, str] = field(default_factory=dict)
     stderr_tail: str = ""
+    round: int = 0
+    """Which of the ``--repeat`` rounds (from 0)."""
+    service: ServiceCheck | None = None
+    """S7: the peer's answers, request by request."""
 
     @property
     def ok(self) -> bool:
@@ -96,6 +100,22 @@ class PeerRun:
         described = self.output.described
         return self.cpu_seconds * 1e6 / described if described else None
 
+    @property
+    def sent_reference(self) -> int | None:
+        """S7: ceil(distinct / 100) + the under-full batches the peer counted it formed."""
+        underfull = self.reported.get("batches_underfull")
+        if self.service is None or underfull is None or not underfull.isdigit():
+            return None
+        return self.service.full_calls + int(underfull)
+
+    @property
+    def reference_calls(self) -> int | None:
+        """S7: the calls target's reference: the counted one, else the derived one."""
+        if self.service is None:
+            return None
+        sent = self.sent_reference
+        return self.service.derived_reference if sent is None else sent
+
     def to_json(self) -> dict[str, object]:
         """The raw numbers, plus the derived ones."""
         document = dataclasses.asdict(self)
@@ -105,11 +125,22 @@ class PeerRun:
             throttled_share=self.throttled_share,
             cpu_ms_per_1k_described=self.cpu_ms_per_1k,
         )
+        if self.service is not None:
+            document.update(
+                derived_reference=self.service.derived_reference,
+                sent_reference=self.sent_reference,
+            )
         return document
 
 
 def timeout_for(scenario: Scenario) -> float:
-    """4 x ideal + 60 s; without a limit, 60 s + 50 ms per needed call."""
+    """4 x ideal + 60 s; without a limit, 60 s + 50 ms per needed call.
+
+    S7: 60 s + three times what one call per request takes at the limit.
+    """
+    rate = scenario.faults.rate
+    if scenario.service is not None and rate is not None:
+        return 60 + 3 * scenario.arns / rate
     ideal = scenario.ideal_seconds
     if ideal is None:
         return 60 + UNLIMITED_SECONDS_PER_CALL * scenario.calls_needed
@@ -168,6 +199,8 @@ def run_peer(  # noqa: PLR0917 - the harnesses' call sites read fine
     cli_overhead: float,
     *,
     keep_output: bool = False,
+    requests: list[Request] | None = None,
+    round_: int = 0,
 ) -> PeerRun:
     """Reset the server, run ``peer`` to its end, and gather what it did.
 
@@ -175,12 +208,14 @@ def run_peer(  # noqa: PLR0917 - the harnesses' call sites read fine
         command: the peer's command line, given the file its outcomes go to.
         expected: the distinct ARNs the output must account for.
         cli_overhead: the CLI's empty-file wall time, taken off its process wall.
+        requests: S7: the requests the peer was sent, to check its answers against.
+        round_: which ``--repeat`` round this is (named in the work directory).
     """
     control = server.control
     assert control is not None
     control.set_faults(scenario.faults)
     control.reset()
-    log_dir = work / scenario.key / peer.key
+    log_dir = work / scenario.key / (peer.key if round_ == 0 else f"{peer.key}-{round_}")
     log_dir.mkdir(parents=True)
     out_file = log_dir / "outcomes.jsonl"
     timeout = timeout_for(scenario)
@@ -199,6 +234,9 @@ def run_peer(  # noqa: PLR0917 - the harnesses' call sites read fine
     counters = control.counters()
     timeline = control.timeline()
     output = check_output(out_file, expected)
+    service = None
+    if requests is not None and scenario.service is not None:
+        service = check_service_output(out_file, requests, linger=scenario.service.linger)
     if not keep_output:
         out_file.unlink(missing_ok=True)
     return PeerRun(
@@ -224,6 +262,8 @@ def run_peer(  # noqa: PLR0917 - the harnesses' call sites read fine
         timeline=timeline,
         reported=child.reported,
         stderr_tail=child.stderr_tail if child.exit_code != 0 else "",
+        round=round_,
+        service=service,
     )
 
 

@@ -11,6 +11,7 @@ import json
 import os
 import platform
 import shlex
+import statistics
 import sys
 import time
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ import matplotlib as mpl
 mpl.use("Agg")
 import matplotlib.pyplot as plt
 
+from benchmarks._peers import PEERS
 from benchmarks._startup import FIRST_CALL
 
 if TYPE_CHECKING:
@@ -36,6 +38,10 @@ if TYPE_CHECKING:
 PACKAGES = ("sagefetch", "aiobotocore", "botocore", "boto3", "aiometer")
 #: sagefetch's start-up targets: seconds over ``python -c pass``, and to the first call.
 STARTUP_OVER_FLOOR, FIRST_CALL_WITHIN = 0.1, 0.3
+#: S5: client CPU ms per 1,000 described ARNs, on either client path (issue 13).
+S5_CPU_MS_PER_1K = 20.0
+#: S7: calls over the linger reference, for sagefetch's coalescing lookups.
+S7_CALLS_OVER_REFERENCE = 1.10
 
 
 def machine_info() -> dict[str, object]:
@@ -155,6 +161,48 @@ CPU = Column("CPU s", lambda run: f"{run.cpu_seconds:.2f}")
 PEAK_RSS = Column("peak RSS MB", lambda run: f"{run.peak_rss_mb:.0f}")
 FIRST_OUTPUT = Column("first output s", lambda run: _fmt(run.first_output_seconds, ".2f"))
 LISTING_DONE = Column("listing done s", lambda run: run.reported.get("list_seconds") or "-")
+ROUND = Column("round", lambda run: str(run.round + 1))
+
+
+def _ms(seconds: float | None) -> str:
+    return _fmt(None if seconds is None else 1000 * seconds, ".0f")
+
+
+def _calls_over_reference(run: PeerRun) -> float | None:
+    reference = run.reference_calls
+    return run.calls / reference if reference else None
+
+
+def _requests_failed(run: PeerRun) -> float | None:
+    service = run.service
+    return None if service is None else float(service.failed + service.unanswered)
+
+
+REQUESTS = Column(
+    "answered", lambda run: "-" if run.service is None else f"{run.service.answered:,}"
+)
+REQUESTS_FAILED = Column("failed", lambda run: _fmt(_requests_failed(run), ".0f"))
+DERIVED_REFERENCE = Column(
+    "derived ref.",
+    lambda run: "-" if run.service is None else str(run.service.derived_reference),
+)
+SENT_REFERENCE = Column("sent ref.", lambda run: _fmt(run.sent_reference, "d"))
+BATCHES = Column(
+    "batches formed (under-full, resent)",
+    lambda run: (
+        f"{run.reported['batches_formed']} ({run.reported.get('batches_underfull', '-')}, "
+        f"{run.reported.get('batches_resent', '-')})"
+        if "batches_formed" in run.reported
+        else "-"
+    ),
+)
+CALLS_OVER_REFERENCE = Column("calls / ref.", lambda run: _fmt(_calls_over_reference(run), ".2f"))
+P50 = Column("p50 ms", lambda run: _ms(None if run.service is None else run.service.latency_p50))
+P99 = Column("p99 ms", lambda run: _ms(None if run.service is None else run.service.latency_p99))
+MAX_LATENCY = Column(
+    "max ms", lambda run: _ms(None if run.service is None else run.service.latency_max)
+)
+LAST_ANSWER = Column("last answer s", lambda run: f"{run.describe_seconds:.2f}")
 
 
 def versus(peer: str, runs: list[PeerRun]) -> Column:
@@ -180,12 +228,158 @@ def table(runs: list[PeerRun], columns: Sequence[Column]) -> list[str]:
 
 
 def scenario_table(runs: list[PeerRun], scenario: Scenario) -> list[str]:
-    """Markdown rows for one S1-S6 scenario's peers."""
-    columns = [PEER, RESULT, RATIO, DESCRIBE, PROCESS, CALLS, THROTTLED, LOST, DUPLICATED]
-    columns += [FAILED, CPU_PER_1K, PEAK_RSS]
+    """Markdown rows for one scenario's runs (with a round column when there were rounds)."""
+    rounds = [ROUND] if any(run.round for run in runs) else []
+    if scenario.service is not None:
+        columns = [PEER, *rounds, RESULT, REQUESTS, REQUESTS_FAILED, CALLS, THROTTLED]
+        columns += [BATCHES, SENT_REFERENCE, DERIVED_REFERENCE, CALLS_OVER_REFERENCE]
+        columns += [P50, P99, MAX_LATENCY, LAST_ANSWER, CPU, PEAK_RSS]
+        return table(_by_peer(runs), columns)
+    columns = [PEER, *rounds, RESULT, RATIO, DESCRIBE, PROCESS, CALLS, THROTTLED, LOST]
+    columns += [DUPLICATED, FAILED, CPU_PER_1K, PEAK_RSS]
     if scenario.cli_only:
         columns.append(FIRST_OUTPUT)
-    return table(runs, columns)
+    return table(_by_peer(runs), columns)
+
+
+def _by_peer(runs: list[PeerRun]) -> list[PeerRun]:
+    """Runs grouped by peer (in the order peers first ran), each peer's rounds in order."""
+    first: dict[str, int] = {}
+    for index, run in enumerate(runs):
+        first.setdefault(run.peer, index)
+    return sorted(runs, key=lambda run: (first[run.peer], run.round))
+
+
+# -- medians over rounds -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """A number measured once per run, summarised over a peer's rounds."""
+
+    header: str
+    value: Callable[[PeerRun], float | None]
+    spec: str
+
+
+def spread(values: Sequence[float], spec: str) -> str:
+    """``median (min-max)``; the value alone for one run; ``-`` for none."""
+    if not values:
+        return "-"
+    median = format(statistics.median(values), spec)
+    if len(values) == 1:
+        return median
+    return f"{median} ({format(min(values), spec)}-{format(max(values), spec)})"
+
+
+def _values(runs: Sequence[PeerRun], value: Callable[[PeerRun], float | None]) -> list[float]:
+    return [v for v in map(value, runs) if v is not None]
+
+
+def _service_value(name: str) -> Callable[[PeerRun], float | None]:
+    def value(run: PeerRun) -> float | None:
+        measured = None if run.service is None else getattr(run.service, name)
+        return None if measured is None else float(measured)
+
+    return value
+
+
+def _ms_value(name: str) -> Callable[[PeerRun], float | None]:
+    seconds = _service_value(name)
+
+    def value(run: PeerRun) -> float | None:
+        measured = seconds(run)
+        return None if measured is None else 1000 * measured
+
+    return value
+
+
+def _metrics(scenario: Scenario) -> list[Metric]:
+    if scenario.service is not None:
+        return [
+            Metric("calls", lambda run: float(run.calls), ".0f"),
+            Metric("calls / ref.", _calls_over_reference, ".2f"),
+            Metric("throttled %", lambda run: _pct(run.throttled_share), ".1f"),
+            Metric("failed", _requests_failed, ".0f"),
+            Metric("p50 ms", _ms_value("latency_p50"), ".0f"),
+            Metric("p99 ms", _ms_value("latency_p99"), ".0f"),
+            Metric("last answer s", lambda run: run.describe_seconds, ".2f"),
+            Metric("CPU s", lambda run: run.cpu_seconds, ".2f"),
+        ]
+    if scenario.limited:
+        return [
+            Metric("wall / ideal", lambda run: run.ratio, ".3f"),
+            Metric("throttled %", lambda run: _pct(run.throttled_share), ".1f"),
+            Metric("failed", lambda run: float(run.output.failed), ".0f"),
+            Metric("lost", lambda run: float(run.output.lost), ".0f"),
+            Metric("CPU ms / 1k ARNs", lambda run: run.cpu_ms_per_1k, ".1f"),
+        ]
+    metrics = [
+        Metric("CPU ms / 1k ARNs", lambda run: run.cpu_ms_per_1k, ".1f"),
+        Metric("describe s", lambda run: run.describe_seconds, ".2f"),
+        Metric("peak RSS MB", lambda run: run.peak_rss_mb, ".0f"),
+    ]
+    if scenario.cli_only:
+        metrics.append(Metric("first output s", lambda run: run.first_output_seconds, ".2f"))
+    return metrics
+
+
+def _grouped(runs: Sequence[PeerRun]) -> dict[str, list[PeerRun]]:
+    groups: dict[str, list[PeerRun]] = {}
+    for run in runs:
+        groups.setdefault(run.peer, []).append(run)
+    return groups
+
+
+def medians_table(runs: list[PeerRun], scenario: Scenario) -> list[str]:
+    """One row per peer: each headline number as median (min-max) over its rounds."""
+    metrics = _metrics(scenario)
+    lines = [
+        "| peer | rounds (ok) | " + " | ".join(metric.header for metric in metrics) + " |",
+        "|---|---|" + "---|" * len(metrics),
+    ]
+    for peer, these in _grouped(runs).items():
+        ok = sum(run.ok for run in these)
+        cells = [spread(_values(these, metric.value), metric.spec) for metric in metrics]
+        lines.append(f"| {peer} | {len(these)} ({ok}) | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _client_path_cell(runs: Sequence[PeerRun], key: str) -> tuple[str, str]:
+    """The cell of one peer (median (min-max) and its key) and whether it met the target."""
+    if not runs:
+        return "-", "-"
+    values = _values(runs, lambda run: run.cpu_ms_per_1k)
+    met = all(run.ok for run in runs) and bool(values)
+    met = met and statistics.median(values) <= S5_CPU_MS_PER_1K
+    return f"{spread(values, '.1f')} (`{key}`)", "met" if met else "**missed**"
+
+
+def client_paths_table(runs: list[PeerRun]) -> list[str]:
+    """S5: sagefetch's CPU per 1,000 ARNs by who opens the client, with and without tune_gc."""
+    groups = _grouped(runs)
+    lines = [
+        "| client | default collector | `sagefetch.tune_gc()` | "
+        f"<= {S5_CPU_MS_PER_1K:g} ms: default / tune_gc |",
+        "|---|---|---|---|",
+    ]
+    labels = {"fetcher's": "the fetcher opens it", "caller's": "the caller's own, passed in"}
+    for client, label in labels.items():
+        cells, met = [], []
+        for tunes_gc in (False, True):
+            key = next(
+                peer.key
+                for peer in PEERS.values()
+                if peer.client == client and peer.tunes_gc == tunes_gc and not peer.is_cli
+            )
+            cell, verdict = _client_path_cell(groups.get(key, []), key)
+            cells.append(cell)
+            met.append(verdict)
+        lines.append(f"| {label} | {cells[0]} | {cells[1]} | {' / '.join(met)} |")
+    cli, verdict = _client_path_cell(groups.get("sagefetch-cli", []), "sagefetch-cli")
+    if groups.get("sagefetch-cli"):
+        lines.append(f"| the CLI (the fetcher's; tune_gc at start) | - | {cli} | - / {verdict} |")
+    return lines
 
 
 # -- targets -----------------------------------------------------------------------
@@ -206,12 +400,23 @@ def _target_checks(run: PeerRun) -> list[Check]:
             ("duplicated", float(run.output.duplicated), 0.0, ""),
         ],
         "S4": [("wall / piecewise ideal", ratio, 1.10, "x")],
-        "S5": [("CPU ms / 1,000 ARNs", run.cpu_ms_per_1k, 25.0, "ms")],
+        "S5": [("CPU ms / 1,000 ARNs", run.cpu_ms_per_1k, S5_CPU_MS_PER_1K, "ms")],
         "S6": [
             ("peak RSS", run.peak_rss_mb, 300.0, "MB"),
             ("first output line", run.first_output_seconds, 2.0, "s"),
         ],
     }
+    if run.peer.startswith("sagefetch-describe"):
+        reference = "sent" if run.sent_reference is not None else "derived"
+        checks["S7"] = [
+            (
+                f"calls / reference ({reference})",
+                _calls_over_reference(run),
+                S7_CALLS_OVER_REFERENCE,
+                "x",
+            ),
+            ("failed requests", _requests_failed(run), 0.0, ""),
+        ]
     return checks.get(run.scenario, [])
 
 
@@ -252,14 +457,31 @@ def _met(check: Check, *, ok: bool) -> bool:
     return ok and measured is not None and measured <= bound
 
 
-def _target_row(scenario: str, peer: str, check: Check, *, ok: bool) -> str:
+def _target_row(
+    scenario: str, peer: str, check: Check, *, ok: bool, measured_all: Sequence[float] = ()
+) -> str:
     what, measured, bound, unit = check
     digits = {"x": ".3f", "%": ".2f", "s": ".2f", "ms": ".1f"}.get(unit, ".0f")
     shown = "-" if measured is None else f"{measured:{digits}} {unit}".strip()
+    if len(measured_all) > 1:
+        low, high = format(min(measured_all), digits), format(max(measured_all), digits)
+        shown += f" (median of {len(measured_all)}; {low}-{high})"
     return (
         f"| {scenario} | {peer} | {what} <= {bound:g} {unit} | {shown} | "
         f"{'met' if _met(check, ok=ok) else '**missed**'} |"
     )
+
+
+def _median_checks(runs: list[PeerRun]) -> list[tuple[Check, list[float]]]:
+    """A peer's target checks over its rounds: the median measured, and every value."""
+    per_run = [_target_checks(run) for run in runs]
+    merged = []
+    for index, (what, _, bound, unit) in enumerate(per_run[0]):
+        values = [checks[index][1] for checks in per_run if index < len(checks)]
+        measured = [value for value in values if value is not None]
+        median = statistics.median(measured) if measured else None
+        merged.append(((what, median, bound, unit), measured))
+    return merged
 
 
 def targets_table(runs: list[PeerRun], startup: Startup | None = None) -> list[str]:
@@ -273,12 +495,16 @@ def targets_table(runs: list[PeerRun], startup: Startup | None = None) -> list[s
             _target_row("start-up", "sagefetch-cli", target.check, ok=target.timings.ok)
             for target in startup_targets(startup)
         ]
+    groups: dict[tuple[str, str], list[PeerRun]] = {}
     for run in runs:
-        if run.peer.startswith("sagefetch"):
-            lines += [
-                _target_row(run.scenario, run.peer, check, ok=run.ok)
-                for check in _target_checks(run)
-            ]
+        if run.peer.startswith("sagefetch") and _target_checks(run):
+            groups.setdefault((run.scenario, run.peer), []).append(run)
+    for (scenario, peer), these in groups.items():
+        ok = all(run.ok for run in these)
+        lines += [
+            _target_row(scenario, peer, check, ok=ok, measured_all=values)
+            for check, values in _median_checks(these)
+        ]
     return lines
 
 
@@ -356,11 +582,30 @@ def startup_section(startup: Startup) -> list[str]:
 def _scenario_heading(scenario: Scenario) -> list[str]:
     ideal = scenario.ideal_seconds
     facts = [f"{scenario.arns:,} ARNs", f"{scenario.calls_needed:,} calls needed"]
+    if scenario.service is not None:
+        facts[0] = f"{scenario.arns:,} requests, {scenario.distinct_arns:,} distinct ARNs"
+        facts[1] = f"ceil(distinct / 100) = {scenario.calls_needed:,} calls"
     if ideal is not None:
         facts.append(f"ideal {ideal:.2f} s")
     if scenario.switch_after is not None:
         facts.append(f"limit drops {scenario.switch_after:.2f} s after the first call")
     return [f"## {scenario.key} {scenario.title}", "", "; ".join(facts) + ".", ""]
+
+
+_SERVICE_NOTE = (
+    "Each peer opens its client first, then gets the requests at their arrival times and "
+    "answers each in a task of its own; latency runs from a request's arrival time to its "
+    "answer, `last answer s` from the first arrival to the last answer. `failed` counts "
+    "requests answered failed or not at all. Reference calls = ceil(distinct / 100) + one "
+    "per linger window closed under-full. *sent*: the batches sagefetch formed (its calls "
+    "minus its retries, by its `stats`) less the full ones (100-ARN calls, counted at its "
+    "client); `resent` is its retries. *derived*: windows of `linger` (5 ms, sagefetch's "
+    "default) over the arrival times, each opened by the first request while none is "
+    "open and closed after 5 ms or at 100 distinct ARNs, regardless of the server's limit "
+    "(a client that holds a closed window until it may send makes fewer calls). `calls` "
+    "is the server's count, throttled calls included; the target uses the sent reference "
+    "when there is one."
+)
 
 
 def write_markdown(path: Path, report: Report, scenarios: list[Scenario]) -> None:
@@ -389,8 +634,22 @@ def write_markdown(path: Path, report: Report, scenarios: list[Scenario]) -> Non
         if not these:
             continue
         lines += _scenario_heading(scenario)
+        if scenario.service is not None:
+            lines += [_SERVICE_NOTE, ""]
+        if scenario.key == "S5" and any(run.peer.startswith("sagefetch-lib") for run in these):
+            lines += ["sagefetch's client paths (CPU ms per 1,000 described ARNs):", ""]
+            lines += [*client_paths_table(these), ""]
+        rounds = max(run.round for run in these) + 1
+        if rounds > 1:
+            lines += [
+                f"Medians over {rounds} rounds (min-max):",
+                "",
+                *medians_table(these, scenario),
+            ]
+            lines += ["", "Every run:", ""]
         lines += scenario_table(these, scenario)
-        lines += ["", f"![{scenario.key}]({scenario.key}.png)", ""]
+        plotted = " (the first round)" if rounds > 1 else ""
+        lines += ["", f"![{scenario.key}]({scenario.key}.png){plotted}", ""]
     path.write_text("\n".join(lines))
 
 

@@ -1,6 +1,7 @@
 """Run the benchmark: every peer against every scenario, each in its own process.
 
     .venv/bin/python -m benchmarks.run [--quick] [--scenarios STARTUP,S1,S3] [--peers ...]
+                                       [--repeat N]
 
 Writes ``latest.md``, ``latest.json`` and ``S<n>.png`` under ``benchmarks/results/``
 (``benchmarks/results/quick/`` with ``--quick``). ``STARTUP`` is the start-up
@@ -29,7 +30,7 @@ from benchmarks._measure import measure_cli_overhead, measure_rss_floor, run_pee
 from benchmarks._peers import PEERS
 from benchmarks._processes import BYTECODE_CACHE, ServerProcess
 from benchmarks._report import Report, plot_scenario, write_markdown
-from benchmarks._scenarios import SCENARIOS, Scenario, write_arn_file
+from benchmarks._scenarios import SCENARIOS, Scenario, write_arn_file, write_requests
 from benchmarks._startup import RUNS, measure_startup
 
 if TYPE_CHECKING:
@@ -75,13 +76,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--scenarios",
         type=comma_separated([STARTUP, *SCENARIOS]),
         default=[STARTUP, *SCENARIOS],
-        help=f"default: {STARTUP} (start-up) and S1-S6; e.g. S1,S3 or {STARTUP} alone",
+        help=f"default: {STARTUP} (start-up) and S1-S7; e.g. S1,S3 or {STARTUP} alone",
     )
     parser.add_argument(
         "--peers",
         type=comma_separated(PEERS),
-        default=list(PEERS),
-        help=f"comma-separated, from: {', '.join(PEERS)}",
+        default=None,
+        help=f"comma-separated, from: {', '.join(PEERS)} (default: each where it belongs)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="run each scenario's peers N rounds, in turns (tables: medians, min-max)",
     )
     parser.add_argument(
         "--startup-runs",
@@ -118,13 +126,25 @@ def select_scenarios(args: argparse.Namespace) -> list[Scenario]:
     return chosen
 
 
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.0f} ms"
+
+
 def _summary(run: PeerRun) -> str:
     ratio = "-" if run.ratio is None else f"{run.ratio:.3f}x"
     share = "-" if run.throttled_share is None else f"{run.throttled_share:.1%}"
     cpu = "-" if run.cpu_ms_per_1k is None else f"{run.cpu_ms_per_1k:.1f}"
     state = "TIMEOUT" if run.timed_out else f"exit {run.exit_code}"
+    service = run.service
+    if service is not None:
+        return (
+            f"{run.scenario} {run.peer:<24} {state:<8} calls {run.calls}  throttled {share:>6}  "
+            f"answered {service.answered}/{service.requests}  failed {service.failed}  "
+            f"p50 {_ms(service.latency_p50)}  p99 {_ms(service.latency_p99)}  "
+            f"last answer {run.describe_seconds:.2f} s  CPU {run.cpu_seconds:.2f} s"
+        )
     return (
-        f"{run.scenario} {run.peer:<14} {state:<8} ideal {ratio:>7}  describe "
+        f"{run.scenario} {run.peer:<24} {state:<8} ideal {ratio:>7}  describe "
         f"{run.describe_seconds:7.2f} s  throttled {share:>6}  lost {run.output.lost}  "
         f"dup {run.output.duplicated}  failed {run.output.failed}  CPU {cpu} ms/1k  "
         f"RSS {run.peak_rss_mb:.0f} MB"
@@ -132,22 +152,50 @@ def _summary(run: PeerRun) -> str:
 
 
 def run_scenario(
-    scenario: Scenario, peers: list[Peer], work: Path, cli_overhead: float
+    scenario: Scenario,
+    peers: list[Peer],
+    work: Path,
+    cli_overhead: float,
+    *,
+    named: bool = False,
+    rounds: int = 1,
 ) -> list[PeerRun]:
-    """Start the scenario's server and run each peer against it in turn."""
+    """Start the scenario's server and run each of its peers in turn, ``rounds`` times.
+
+    Each round starts one peer later than the last, so no peer always runs
+    first (or right after the same one) on a machine whose load drifts.
+    ``named``: the peers were named with ``--peers``, so variants run anywhere.
+    """
     scenario_dir = work / scenario.key
     scenario_dir.mkdir()
-    arn_file = scenario_dir / "arns.txt"
-    expected = write_arn_file(scenario, arn_file)
+    taking_part = [peer for peer in peers if peer.takes_part(scenario, named=named)]
+    requests = None
+    if scenario.service is not None:
+        arn_file = scenario_dir / "requests.txt"
+        requests = write_requests(scenario, arn_file)
+        expected = {arn for _, arn in requests}
+    else:
+        arn_file = scenario_dir / "arns.txt"
+        expected = write_arn_file(scenario, arn_file)
     runs = []
     with ServerProcess(scenario, scenario_dir / "server.log") as server:
-        for peer in peers:
-            if scenario.cli_only and not peer.is_cli:
-                continue
-            command = partial(peer.command, arn_file, scenario=scenario)
-            run = run_peer(peer, command, scenario, server, expected, work, cli_overhead)
-            print(_summary(run), file=sys.stderr, flush=True)
-            runs.append(run)
+        for round_ in range(rounds):
+            turn = round_ % max(1, len(taking_part))
+            for peer in taking_part[turn:] + taking_part[:turn]:
+                command = partial(peer.command, arn_file, scenario=scenario)
+                run = run_peer(
+                    peer,
+                    command,
+                    scenario,
+                    server,
+                    expected,
+                    work,
+                    cli_overhead,
+                    requests=requests,
+                    round_=round_,
+                )
+                print(_summary(run), file=sys.stderr, flush=True)
+                runs.append(run)
     return runs
 
 
@@ -169,14 +217,14 @@ def _mode(args: argparse.Namespace) -> str:
         return "quick"
     if args.scale not in {None, 1.0} or args.size:
         return "custom sizes"
-    return "full"
+    return "full" if args.repeat == 1 else f"full, {args.repeat} rounds"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     unwind_on_signals()
     scenarios = select_scenarios(args)
-    peers = [PEERS[key] for key in args.peers]
+    peers = [PEERS[key] for key in (args.peers or PEERS)]
     results = args.results or (RESULTS / "quick" if args.quick else RESULTS)
     results.mkdir(parents=True, exist_ok=True)
     report = Report(
@@ -185,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
             "mode": _mode(args),
             "scenarios": list(args.scenarios),
             "peers": [p.key for p in peers],
+            "repeat": args.repeat,
             "bytecode_cache": str(BYTECODE_CACHE),
         }
     )
@@ -204,7 +253,11 @@ def main(argv: list[str] | None = None) -> int:
                 diff_file.write_text(source.diff)
             print(f"sagefetch source: {source.describe()}", file=sys.stderr)
             overhead = 0.0
-            if scenarios and any(p.is_cli for p in peers):
+            if any(
+                p.is_cli and p.takes_part(s, named=bool(args.peers))
+                for p in peers
+                for s in scenarios
+            ):
                 overhead = measure_cli_overhead(work)
                 print(f"sagefetch CLI start-up and shut-down: {overhead:.2f} s", file=sys.stderr)
             report.settings["cli_overhead_seconds"] = overhead
@@ -216,15 +269,24 @@ def main(argv: list[str] | None = None) -> int:
                 write_reports()
             for scenario in scenarios:
                 ideal = scenario.ideal_seconds
+                unit = "ARNs" if scenario.service is None else "requests"
                 print(
-                    f"== {scenario.key} {scenario.title}: {scenario.arns:,} ARNs"
+                    f"== {scenario.key} {scenario.title}: {scenario.arns:,} {unit}"
                     + ("" if ideal is None else f", ideal {ideal:.2f} s"),
                     file=sys.stderr,
                     flush=True,
                 )
-                these = run_scenario(scenario, peers, work, overhead)
+                these = run_scenario(
+                    scenario,
+                    peers,
+                    work,
+                    overhead,
+                    named=args.peers is not None,
+                    rounds=args.repeat,
+                )
                 report.runs += these
-                plot_scenario(results / f"{scenario.key}.png", scenario, these)
+                first_round = [run for run in these if run.round == 0]
+                plot_scenario(results / f"{scenario.key}.png", scenario, first_round)
                 write_reports()
     except KeyboardInterrupt:
         print(f"interrupted: results so far are in {results}", file=sys.stderr)

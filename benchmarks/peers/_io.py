@@ -19,11 +19,17 @@ if TYPE_CHECKING:
 BATCH_SIZE = 100
 
 
-def parse_args(description: str, *, rate_option: bool = False) -> argparse.Namespace:
-    """``ARN_FILE OUT_FILE`` (and ``--max-per-second`` for the oracle peer)."""
+def argument_parser(description: str) -> argparse.ArgumentParser:
+    """``ARN_FILE OUT_FILE``; a peer adds its own options."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("arn_file", type=Path)
     parser.add_argument("out_file", type=Path)
+    return parser
+
+
+def parse_args(description: str, *, rate_option: bool = False) -> argparse.Namespace:
+    """``ARN_FILE OUT_FILE`` (and ``--max-per-second`` for the oracle peer)."""
+    parser = argument_parser(description)
     if rate_option:
         parser.add_argument("--max-per-second", type=float, default=None)
     return parser.parse_args()

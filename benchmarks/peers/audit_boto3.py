@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import boto3
+import boto3  # type: ignore[import-untyped]  # no stubs in the lock
 from botocore.config import Config
 
 from benchmarks.peers._io import DescribeClock, OutcomeFile, report

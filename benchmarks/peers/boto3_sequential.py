@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
+import boto3  # type: ignore[import-untyped]  # no stubs in the lock
 from botocore.config import Config
 
 from benchmarks.peers._io import DescribeClock, OutcomeFile, batches, parse_args, read_arns

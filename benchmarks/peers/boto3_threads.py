@@ -5,7 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
-import boto3
+import boto3  # type: ignore[import-untyped]  # no stubs in the lock
 from botocore.config import Config
 
 from benchmarks.peers._io import DescribeClock, OutcomeFile, batches, parse_args, read_arns
@@ -16,9 +16,10 @@ WORKERS = 16
 def describe(client: Any, batch: list[str]) -> dict[str, Any] | None:
     """One call; ``None`` once botocore's retries are exhausted."""
     try:
-        return client.batch_describe_model_package(ModelPackageArnList=batch)
+        response: dict[str, Any] = client.batch_describe_model_package(ModelPackageArnList=batch)
     except Exception:  # noqa: BLE001 - the batch failed; the caller records it
         return None
+    return response
 
 
 def main() -> None:
