@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from sagefetch import AccessDeniedError, Described, Failed, ModelPackageFetcher, RunStoppedError
+from sagefetch import (
+    AccessDeniedError,
+    AdaptiveRateLimiter,
+    Described,
+    Failed,
+    ModelPackageFetcher,
+    RunStoppedError,
+)
 from sagefetch.testing import Faults
 from tests.conftest import raw_client
 
@@ -114,21 +121,57 @@ async def test_chosen_groups_and_a_missing_one(local_sagemaker: LocalSageMaker) 
     assert "could not list" in failed[0].message
 
 
+class CountingLimiter(AdaptiveRateLimiter):
+    """A limiter that counts the calls drawing from it and the throttles it hears."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.acquired = 0
+        self.throttles = 0
+
+    async def acquire(self) -> float:
+        self.acquired += 1
+        return await super().acquire()
+
+    def on_throttle(self, ticket: float) -> None:
+        self.throttles += 1
+        super().on_throttle(ticket)
+
+
+#: A whole-call throttle, as the service answers one (HTTP 400).
+THROTTLE = '{"__type": "ThrottlingException", "message": "Rate exceeded"}'
+
+
 @pytest.mark.timeout(120)
 async def test_listing_shares_the_limiter_and_retries(local_sagemaker: LocalSageMaker) -> None:
-    """Under a rate limit, 500s and drops, discovery still lists every package exactly once."""
+    """List and describe calls all draw from the fetcher's one limiter, which hears every throttle.
+
+    Throttles, 500s and drops (seeded: each within the first 64 calls, the
+    fewest this takes; few throttles, so the rate stays up) are retried; every
+    package is listed and described once.
+    """
     arns = local_sagemaker.seed(groups=60, versions=3)
-    local_sagemaker.faults = Faults(rate=40, burst=4, internal_error=0.1, drop=0.05, seed=3)
+    local_sagemaker.faults = Faults(
+        answer_body=THROTTLE, answer_status=400, answer=0.03, internal_error=0.1, drop=0.05, seed=6
+    )
+    limiter = CountingLimiter()
     async with (
         raw_client(local_sagemaker, read_timeout=5) as client,
-        ModelPackageFetcher(client, max_concurrency=8, max_attempts=12) as fetcher,
+        ModelPackageFetcher(client, limiter=limiter, max_concurrency=8, max_attempts=12) as fetcher,
+        aclosing(fetcher.discover(concurrency=8)) as found,
+        aclosing(fetcher.stream(found)) as outcomes,
     ):
-        found = await _discover(fetcher, concurrency=8)
-    assert Counter(found) == Counter(arns)
-    stats = fetcher.stats
-    assert stats.throttled > 0
+        results = [outcome async for outcome in outcomes]
+    assert all(isinstance(outcome, Described) for outcome in results)
+    assert Counter(outcome.arn for outcome in results) == Counter(arns)
+    stats, server = fetcher.stats, local_sagemaker.counters
+    assert stats.list_calls >= 62  # the groups, each group's versions, unversioned packages
+    assert stats.calls - stats.list_calls >= 2  # 180 ARNs: at least two describe calls
+    assert limiter.acquired == stats.calls == server.calls
+    assert limiter.throttles == stats.throttled == server.answered > 0
+    assert server.internal_errors > 0
+    assert server.dropped > 0
     assert stats.retries > 0
-    assert stats.calls == stats.list_calls
 
 
 async def test_discovery_feeds_describe_exactly_once(local_sagemaker: LocalSageMaker) -> None:
