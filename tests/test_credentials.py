@@ -9,6 +9,7 @@ from aiobotocore.session import AioSession
 
 from sagefetch._credentials import assume_role, role_account
 from sagefetch.testing import Credentials
+from tests.sts import assumed_roles
 
 if TYPE_CHECKING:
     from sagefetch.testing import LocalSageMaker
@@ -43,11 +44,13 @@ def test_role_account_refuses_what_is_not_a_role(role_arn: str) -> None:
 async def test_a_session_signs_as_the_assumed_role(
     local_sagemaker: LocalSageMaker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """After assume_role the session's credentials are STS session credentials, and work."""
+    """After assume_role the session signs with what STS AssumeRole gave for that role."""
     local_sagemaker.seed(groups=1, versions=1)
     monkeypatch.setenv("AWS_ENDPOINT_URL_STS", local_sagemaker.endpoint_url)
+    role = "arn:aws:iam::123456789012:role/audit"
+    earlier = len(assumed_roles("123456789012"))
     session = AioSession()
-    assume_role(session, "arn:aws:iam::123456789012:role/audit", "us-east-1")
+    assume_role(session, role, "us-east-1")
 
     credentials = await session.get_credentials()
     assert credentials is not None
@@ -57,6 +60,7 @@ async def test_a_session_signs_as_the_assumed_role(
     ) as client:
         groups = await client.list_model_package_groups()
 
+    assert assumed_roles("123456789012")[earlier:] == [(role, frozen.access_key)]
     assert frozen.access_key != Credentials().access_key_id
     assert frozen.access_key.startswith("ASIA")
     assert frozen.token

@@ -16,6 +16,7 @@ from aiobotocore.session import get_session
 from sagefetch import Failed, ModelPackageFetcher, RedactingFilter
 from sagefetch.testing import Faults
 from tests.processes import run_cli
+from tests.sts import assumed_roles
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -72,15 +73,19 @@ def test_audit_with_an_assumed_role_prints_no_credential(
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
     monkeypatch.setenv("AWS_ENDPOINT_URL_STS", local_sagemaker.endpoint_url)
+    role = "arn:aws:iam::123456789012:role/audit"
+    earlier = len(assumed_roles("123456789012"))
 
     result = run_cli(
         "audit", "-o", str(out), "--endpoint-url", local_sagemaker.endpoint_url,
-        "--region", "us-east-1", "--role-arn", "arn:aws:iam::123456789012:role/audit",
-        "--log-level", "debug",
+        "--region", "us-east-1", "--role-arn", role, "--log-level", "debug",
     )  # fmt: skip
 
     everything = result.stdout + result.stderr + out.read_bytes()
     assert result.returncode == 0, result.stderr.decode()
+    [(assumed, session_key)] = assumed_roles("123456789012")[earlier:]
+    assert assumed == role  # STS did answer with session credentials
+    assert session_key.encode() not in everything
     assert b"sagefetch.list_sent" in result.stderr  # debug logs were on
     for secret in (ACCESS_KEY, SECRET_KEY):
         assert secret.encode() not in everything, secret
