@@ -11,7 +11,6 @@ import anyio.lowlevel
 import pytest
 
 from sagefetch import AdaptiveRateLimiter
-from sagefetch._limiter import _BETA, _LOWEST_RATE, _SCALE_CONSTANT, _SLOW_START_GAIN
 
 
 class FakeClock:
@@ -90,15 +89,15 @@ async def test_calls_are_paced_one_slot_per_interval() -> None:
 
 
 def test_slow_start_adds_a_fixed_gain_per_success() -> None:
-    """Before any throttle, each success raises the rate by the slow-start gain."""
+    """Before any throttle, each success raises the rate by 4 calls/s (the slow-start gain)."""
     limiter = _limiter(FakeClock(), initial_rate=5)
     for _ in range(10):
         limiter.on_success()
-    assert limiter.rate == 5 + 10 * _SLOW_START_GAIN
+    assert limiter.rate == 45
 
 
 async def test_a_throttle_cuts_the_rate_to_beta_of_what_was_achieved() -> None:
-    """After slow start, a throttle sets the rate to beta x min(rate, rate accepted over 0.5 s)."""
+    """After slow start, a throttle sets the rate to 0.9 x min(rate, rate accepted over 0.5 s)."""
     clock = FakeClock()
     limiter = _limiter(clock, initial_rate=50)
     limiter.on_throttle(await limiter.acquire())  # leave slow start
@@ -109,7 +108,7 @@ async def test_a_throttle_cuts_the_rate_to_beta_of_what_was_achieved() -> None:
     limiter.on_throttle(clock.now)
     assert accepted == pytest.approx(20.0, rel=0.15)
     assert before > accepted
-    assert limiter.rate == pytest.approx(_BETA * accepted)
+    assert limiter.rate == pytest.approx(0.9 * accepted)
 
 
 async def test_slow_start_exit_trusts_the_latest_successes_over_the_ramp() -> None:
@@ -126,7 +125,7 @@ async def test_slow_start_exit_trusts_the_latest_successes_over_the_ramp() -> No
     half_second_average = limiter.accepted_rate
     limiter.on_throttle(clock.now)
     assert half_second_average < 80
-    assert _BETA * 85 < limiter.rate <= _BETA * 100
+    assert 76.5 < limiter.rate <= 90  # 0.9 x the 85-100 calls/s accepted at the end
 
 
 async def test_only_one_decrease_per_window() -> None:
@@ -149,8 +148,9 @@ async def test_rate_recovers_along_the_cubic_curve() -> None:
     clock = FakeClock()
     limiter = _limiter(clock, initial_rate=20)
     limiter.on_throttle(await limiter.acquire())
-    throttled_at = limiter.rate / _BETA
-    k = (throttled_at * (1 - _BETA) / _SCALE_CONSTANT) ** (1 / 3)
+    assert limiter.rate == 18  # 0.9 x 20: nothing accepted yet, so the rate it had
+    throttled_at = 20
+    k = 5 ** (1 / 3)  # CUBIC's K = (20 x (1 - 0.9) / 0.4) ** (1/3), about 1.71 s
     rates = []
     while clock.now < 1000.0 + 2 * k:
         await limiter.acquire()
@@ -176,14 +176,13 @@ async def test_a_waiting_call_goes_out_at_the_new_rate_after_a_decrease() -> Non
         group.start_soon(call)
         group.start_soon(call)
         await anyio.wait_all_tasks_blocked()
-        limiter.on_throttle(clock.now)  # 10/s -> 10 x beta while the second call waits
+        limiter.on_throttle(clock.now)  # 10/s -> 9/s while the second call waits
         clock.release()
         await anyio.wait_all_tasks_blocked()
         clock.release()
 
-    slower = 10 * _BETA
-    assert clock.requests == pytest.approx([0.1, 1 / slower - 0.1])
-    assert sent == pytest.approx([1000.0, 1000.0 + 1 / slower])
+    assert clock.requests == pytest.approx([0.1, 1 / 9 - 0.1])
+    assert sent == pytest.approx([1000.0, 1000.0 + 1 / 9])
 
 
 def test_max_rate_is_a_ceiling_and_the_start() -> None:
@@ -238,7 +237,7 @@ def test_answers_arriving_together_do_not_look_like_an_infinite_rate() -> None:
         clock.now += 0.0001
         limiter.on_success()
     limiter.on_throttle(clock.now)
-    assert limiter.rate <= _BETA * (12 + 2) / 0.1
+    assert limiter.rate <= 126  # 0.9 x (12 + 2) answers / 0.1 s
 
 
 @pytest.mark.parametrize(
@@ -265,8 +264,8 @@ def test_nonsense_settings_are_refused(settings: dict[str, float]) -> None:
 
 def test_the_lowest_rate_is_allowed() -> None:
     """0.01 calls/s, one call every 100 s, is slow but a rate: the limiter starts there."""
-    limiter = AdaptiveRateLimiter(max_rate=_LOWEST_RATE)
-    assert limiter.rate == limiter.min_rate == _LOWEST_RATE
+    limiter = AdaptiveRateLimiter(max_rate=0.01)
+    assert limiter.rate == limiter.min_rate == 0.01
 
 
 async def test_late_waiters_do_not_burst() -> None:
