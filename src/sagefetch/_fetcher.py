@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
+    Callable,
     Iterable,
     Iterator,
     Sequence,
@@ -426,8 +427,10 @@ class ModelPackageFetcher:
             # What describe() counts under: it has no run of its own.
             run = _Run(scope=anyio.CancelScope(), deadline=None)
 
-            async def send_batch(batch: list[str], outcomes: OutcomeSink) -> None:
-                await self._describe_batch(next(run.batch_ids), batch, outcomes, run)
+            async def send_batch(
+                batch: list[str], outcomes: OutcomeSink, sent: Callable[[], None]
+            ) -> None:
+                await self._describe_batch(next(run.batch_ids), batch, outcomes, run, sent=sent)
 
             self._lookups = Lookups(
                 send_batch=send_batch,
@@ -660,15 +663,17 @@ class ModelPackageFetcher:
         batch: list[str],
         outcomes: OutcomeSink,
         run: _Run,
+        *,
+        sent: Callable[[], None] | None = None,
     ) -> None:
-        """Give every ARN of ``batch`` exactly one outcome."""
+        """Give every ARN of ``batch`` exactly one outcome; ``sent`` hears each call go out."""
         attempts: Counter[str] = Counter()
         rerequests: Counter[str] = Counter()
         parts = [batch]
         while parts:
             part = parts.pop()
             try:
-                response = await self._call(batch_id, part, attempts, run)
+                response = await self._call(batch_id, part, attempts, run, sent)
             except CallFailedError as failure:
                 error = failure.classified
                 if error.kind is ErrorKind.INVALID_REQUEST and len(part) > 1:
@@ -748,18 +753,29 @@ class ModelPackageFetcher:
         return settled, again, trouble
 
     async def _call(
-        self, batch_id: int, part: list[str], attempts: Counter[str], run: _Run
+        self,
+        batch_id: int,
+        part: list[str],
+        attempts: Counter[str],
+        run: _Run,
+        sent: Callable[[], None] | None = None,
     ) -> BatchDescribeModelPackageOutputTypeDef:
         """One describe call with retries; :class:`CallFailedError` once it cannot succeed."""
         client = self._client
         assert client is not None, "the fetcher is open"
+
+        def on_attempt() -> None:
+            attempts.update(part)
+            if sent is not None:
+                sent()
+
         return await self._guard.call(
             lambda: client.batch_describe_model_package(ModelPackageArnList=part),
             name="batch",
             operation="BatchDescribeModelPackage",
             context={"batch": batch_id, "arns": len(part)},
             counts=run.counts,
-            on_attempt=lambda: attempts.update(part),
+            on_attempt=on_attempt,
             throttled_inside=_throttles_inside,
         )
 

@@ -5,7 +5,8 @@ awaits one package per request:
 
     describe(arn) ─▶ cache? ─▶ pending or in flight? (single flight) ─▶ pending
     dispatcher: wait for a pending ARN ─▶ linger (or a full batch) ─▶ a free slot
-                ─▶ send up to one batch ─▶ each outcome resolves its lookup
+                ─▶ the last batch past the limiter ─▶ send up to one batch
+                ─▶ each outcome resolves its lookup
 
 A request that is cancelled leaves its lookup to the others; a lookup every
 request left before it was sent is dropped. Batches run in the fetcher's task
@@ -42,8 +43,9 @@ class OutcomeSink(Protocol):
         """Take one chunk of outcomes."""
 
 
-#: Describes one batch, giving each ARN exactly one outcome through the sink.
-SendBatch = Callable[[list[str], OutcomeSink], Awaitable[None]]
+#: Describes one batch, giving each ARN exactly one outcome through the sink, and
+#: calling the third argument as each call goes out (past the limiter).
+SendBatch = Callable[[list[str], OutcomeSink, Callable[[], None]], Awaitable[None]]
 
 
 def check_lookup_options(linger: float, cache_ttl: float | None, cache_size: int) -> None:
@@ -104,6 +106,8 @@ class Lookups:
         self._cache: OrderedDict[str, tuple[float, Outcome]] = OrderedDict()
         self._some_pending = anyio.Event()
         self._batch_full = anyio.Event()
+        self._last_batch_sent = anyio.Event()
+        self._last_batch_sent.set()
         self._dispatching = False
         self._closed = False
 
@@ -191,11 +195,15 @@ class Lookups:
                 if self._linger > 0 and len(self._pending) < self._batch_size:
                     with anyio.move_on_after(self._linger):
                         await self._batch_full.wait()
-                # Waiting for a slot lets more requests join the next batch.
+                # Waiting for a slot, and for the last batch to get past the limiter,
+                # lets more requests join the next batch: a batch formed earlier
+                # would wait at the limiter with the few ARNs it had.
                 await self._slots.acquire()
+                await self._last_batch_sent.wait()
                 batch = self._take_batch()
                 if batch:
-                    self._task_group.start_soon(self._send, batch)
+                    self._last_batch_sent = sent = anyio.Event()
+                    self._task_group.start_soon(self._send, batch, sent)
                 else:
                     self._slots.release()
         finally:
@@ -217,16 +225,17 @@ class Lookups:
             self._batch_full = anyio.Event()
         return batch
 
-    async def _send(self, batch: list[_Lookup]) -> None:
+    async def _send(self, batch: list[_Lookup], sent: anyio.Event) -> None:
         open_lookups = {lookup.arn: lookup for lookup in batch}
         error: BaseException | None = None
         try:
-            await self._send_batch(list(open_lookups), _Resolver(self, open_lookups))
+            await self._send_batch(list(open_lookups), _Resolver(self, open_lookups), sent.set)
         except RunStoppedError as exc:
             error = exc
         except Exception as exc:  # noqa: BLE001 - a bug: the requests' to see, not the fetcher's
             error = exc
         finally:
+            sent.set()
             self._slots.release()
             for lookup in open_lookups.values():
                 self._in_flight.pop(lookup.arn, None)
