@@ -209,6 +209,73 @@ def test_sigint_then_resume_records_every_package_exactly_once(
     assert Counter(record["arn"] for record in _records(output)) == Counter(expected)
 
 
+@pytest.mark.timeout(180)
+def test_summary_json_has_every_shard_and_why_some_stopped(
+    accounts: Accounts, tmp_path: Path
+) -> None:
+    """--summary-json: per shard its account, region, counts and result; the denied ones, why."""
+    output, path = tmp_path / "audit.jsonl", tmp_path / "summary.json"
+    result = _audit(
+        "--profiles", "team-a,team-b,denied", "--regions", ",".join(REGIONS), "-o", str(output),
+        "--summary-json", str(path),
+    )  # fmt: skip
+    assert result.returncode == 5, result.stderr
+    summary = json.loads(path.read_text())
+    assert (summary["command"], summary["exit_code"], summary["result"]) == (
+        "audit", 5, "shards_stopped"
+    )  # fmt: skip
+    written = Counter((record["account"], record["region"]) for record in _records(output))
+    shards = summary["shards"]
+    assert [(shard["credentials"], shard["region"]) for shard in shards] == [
+        (profile, region) for profile in ("team-a", "team-b", "denied") for region in REGIONS
+    ]
+    for shard in shards:
+        assert shard["described"] == written[shard["account"], shard["region"]]
+        assert shard["failed"] == shard["filtered"] == 0
+        if shard["credentials"] == "denied":
+            assert shard["result"] == "stopped"
+            assert shard["stopped"]["error"] == "AccessDeniedError"
+            assert shard["stopped"]["code"] == "AccessDeniedException"
+            assert "sagemaker:ListModelPackageGroups" in shard["stopped"]["hint"]
+        else:
+            assert (shard["result"], shard["stopped"]) == ("complete", None)
+            assert shard["calls"] > 0
+    assert written[ACCOUNT_A, "us-east-1"] == 360
+    totals = summary["totals"]
+    assert totals["described"] == sum(written.values())
+    assert totals["calls"] == sum(shard["calls"] for shard in shards)
+    assert (totals["shards"], totals["shards_complete"], totals["shards_stopped"]) == (6, 4, 2)
+
+
+@pytest.mark.timeout(180)
+def test_sigint_writes_a_summary_of_the_shards_so_far(accounts: Accounts, tmp_path: Path) -> None:
+    """Ctrl-C mid-audit: exit 130, the summary counts exactly what was written, per shard."""
+    accounts.servers["team-a"].faults = Faults(latency=0.2)
+    output, path = tmp_path / "audit.jsonl", tmp_path / "summary.json"
+    process = subprocess.Popen(
+        [*SAGEFETCH, "audit", "--profiles", "team-a,team-b", "--regions", ",".join(REGIONS),
+         "-o", str(output), "--summary-json", str(path), "--max-rate", "4", "--batch-size", "20",
+         "--quiet"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        if output.exists() and output.read_bytes().count(b"\n") >= 40:
+            break
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=10) == 130
+
+    summary = json.loads(path.read_text())
+    assert (summary["exit_code"], summary["result"]) == (130, "interrupted")
+    records = _records(output)
+    assert summary["totals"]["described"] == len(records) >= 40
+    written = Counter((record["account"], record["region"]) for record in records)
+    for shard in summary["shards"]:
+        assert shard["described"] == written[shard["account"], shard["region"]]
+    assert "interrupted" in {shard["result"] for shard in summary["shards"]}
+
+
 def test_two_profiles_of_one_account_write_each_package_once(
     accounts: Accounts, tmp_path: Path
 ) -> None:

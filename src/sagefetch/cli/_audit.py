@@ -15,7 +15,8 @@ from ._parser import fetcher_settings
 from ._progress import JobProgress, print_shards, shows_progress, stop_message
 from ._records import Format, OutputError, files_read, open_output, writer_for
 from ._reports import Shard, audit_exit_code
-from ._shards import run_audit, shard_fetchers
+from ._shards import run_audit, shard_fetchers, shard_reports
+from ._summary import audit_figures
 from ._text import printable
 from ._where import parse_condition
 
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     import argparse
 
     from rich.console import Console
+
+    from ._summary import RunSummary
 
 __all__ = ["audit"]
 
@@ -52,8 +55,8 @@ def _shards(args: argparse.Namespace) -> list[Shard]:
     ]
 
 
-async def audit(args: argparse.Namespace, stderr: Console) -> int:
-    """Run ``sagefetch audit``; returns the exit code."""
+async def audit(args: argparse.Namespace, stderr: Console, summary: RunSummary) -> int:
+    """Run ``sagefetch audit``; returns the exit code. ``summary`` follows its shards."""
     fmt: Format = args.format
     if args.groups and args.unversioned:
         raise UsageError("--unversioned lists packages outside any group: not with --group")
@@ -77,16 +80,18 @@ async def audit(args: argparse.Namespace, stderr: Console) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     started = time.monotonic()
+    reports = shard_reports(shards)
     with ExitStack() as files:
         out, recorded = open_output(
             args.output, fmt, resume=args.resume, reads=files_read(), files=files, origin=True
         )
+        summary.follow(lambda: audit_figures(reports, earlier=recorded if args.resume else None))
         with JobProgress(
             enabled=shows_progress(args.progress, stderr), total=None, console=stderr, label="audit"
         ) as bar:
             try:
-                reports = await run_audit(
-                    shards,
+                await run_audit(
+                    reports,
                     fetchers,
                     discovery=discovery,
                     conditions=conditions,

@@ -16,6 +16,7 @@ from ._parser import fetcher_settings
 from ._progress import JobProgress, print_summary, shows_progress, stop_message
 from ._records import Format, OutputError, files_read, open_output, writer_for
 from ._reports import JobReport, exit_code
+from ._summary import job_figures
 
 if TYPE_CHECKING:
     import argparse
@@ -23,12 +24,13 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from ._records import RecordWriter
+    from ._summary import RunSummary
 
 __all__ = ["describe", "describe_into"]
 
 
-async def describe(args: argparse.Namespace, stderr: Console) -> int:
-    """Run ``sagefetch describe``; returns the exit code."""
+async def describe(args: argparse.Namespace, stderr: Console, summary: RunSummary) -> int:
+    """Run ``sagefetch describe``; returns the exit code. ``summary`` follows its counts."""
     fmt: Format = args.format
     try:  # before the output is opened: a bad option leaves it as it was
         fetcher = ModelPackageFetcher(
@@ -45,7 +47,9 @@ async def describe(args: argparse.Namespace, stderr: Console) -> int:
         out, recorded = open_output(
             args.output, fmt, resume=args.resume, reads=files_read(args.arn_file), files=files
         )
-        report = await describe_into(
+        report = JobReport(earlier_described=recorded.described, earlier_failed=recorded.failed)
+        summary.follow(lambda: job_figures(report))
+        await describe_into(
             fetcher,
             source,
             writer_for(fmt, out),
@@ -54,8 +58,8 @@ async def describe(args: argparse.Namespace, stderr: Console) -> int:
             total=total,
             progress=progress,
             stderr=stderr,
+            report=report,
         )
-    report.earlier_described, report.earlier_failed = recorded.described, recorded.failed
     print_summary(stderr, report)
     if report.stopped is not None:
         print(f"sagefetch describe: {stop_message(report.stopped)}", file=sys.stderr)
@@ -72,12 +76,14 @@ async def describe_into(
     total: int | None,
     progress: bool,
     stderr: Console,
+    report: JobReport | None = None,
 ) -> JobReport:
     """Describe the ARNs of ``source`` into ``writer``: the code path of describe and demo.
 
     ``header``: the output is new, so it starts with the format's header.
+    ``report``: filled in as the job goes (a new one if not given), and returned.
     """
-    report = JobReport()
+    report = report if report is not None else JobReport()
     with JobProgress(enabled=progress, total=total, console=stderr) as bar:
         try:
             if header:

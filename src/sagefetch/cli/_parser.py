@@ -338,6 +338,17 @@ def _output(text: str) -> Path | None:
     return path
 
 
+def _summary_path(text: str) -> Path:
+    """``--summary-json`` value: a file's path (written by rename, so never stdout)."""
+    last = re.split(r"[/\\]" if os.altsep else "/", text)[-1]
+    if text == "-" or last in {"", ".", ".."}:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a file's path: --summary-json names the file to write, "
+            "e.g. --summary-json summary.json"
+        )
+    return Path(text)
+
+
 def _output_options(parser: argparse.ArgumentParser) -> None:
     output = parser.add_argument_group("output")
     output.add_argument(
@@ -357,6 +368,13 @@ def _output_options(parser: argparse.ArgumentParser) -> None:
         "--resume",
         action="store_true",
         help="skip ARNs already recorded in --output and append the rest (default: off)",
+    )
+    output.add_argument(
+        "--summary-json",
+        type=_summary_path,
+        metavar="PATH",
+        help="also write the run's summary (totals, per shard, exit code) to PATH as one JSON "
+        "document, replaced atomically when the run ends, however it ends (default: none)",
     )
 
 

@@ -51,6 +51,8 @@ class Shard:
     region: str | None
     profile: str | None = None
     role_arn: str | None = None
+    account_name: str | None = None
+    """The account's name, when an accounts file or the organization gives it."""
 
     @property
     def account(self) -> str | None:
@@ -83,6 +85,8 @@ class ShardReport(JobReport):
     """Described packages that did not match ``--where`` (not written)."""
     duplicates: int = 0
     """Packages another shard had already written (two profiles of one account)."""
+    finished: bool = False
+    """Whether the shard ran to its end (complete, or stopped by an error): not interrupted."""
 
 
 def exit_code(report: JobReport) -> int:

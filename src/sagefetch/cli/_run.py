@@ -11,27 +11,35 @@ from rich.console import Console
 
 from ._exits import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, UsageError
 from ._logging import configure_logging
+from ._summary import RunSummary
 
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable, Coroutine
+
+    Command = Callable[[argparse.Namespace, Console, RunSummary], Coroutine[Any, Any, int]]
 
 
 __all__ = ["run_command"]
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """Run the command ``args`` name; usage errors exit 2 with one message."""
+    """Run the command ``args`` name; usage errors exit 2 with one message.
+
+    The run's summary (``--summary-json``) is written last, with the exit code.
+    """
     configure_logging(args)
     stderr = Console(stderr=True, quiet=args.quiet)
+    summary: RunSummary | None = None
     try:
-        return _run(_command(args.command), args, stderr)
+        summary = RunSummary.for_args(args)
+        return summary.finish(_run(_command(args.command), args, stderr, summary))
     except UsageError as exc:
         print(f"sagefetch {args.command}: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return summary.finish(EXIT_USAGE, error=str(exc)) if summary else EXIT_USAGE
 
 
-def _command(name: str) -> Callable[[argparse.Namespace, Console], Coroutine[Any, Any, int]]:
+def _command(name: str) -> Command:
     # Each command's module loads only when that command runs.
     if name == "describe":
         from ._describe import describe  # noqa: PLC0415
@@ -43,14 +51,10 @@ def _command(name: str) -> Callable[[argparse.Namespace, Console], Coroutine[Any
         return audit
     from ._demo import demo  # noqa: PLC0415
 
-    return demo
+    return lambda args, stderr, _summary: demo(args, stderr)
 
 
-def _run(
-    command: Callable[[argparse.Namespace, Console], Coroutine[Any, Any, int]],
-    args: argparse.Namespace,
-    stderr: Console,
-) -> int:
+def _run(command: Command, args: argparse.Namespace, stderr: Console, summary: RunSummary) -> int:
     """Run a command's coroutine; SIGINT/SIGTERM cancel it and pick the exit code."""
     received: list[int] = []
     usage: list[UsageError] = []
@@ -68,7 +72,7 @@ def _run(
 
             async def work() -> None:
                 try:
-                    code.append(await command(args, stderr))
+                    code.append(await command(args, stderr, summary))
                 except UsageError as exc:
                     usage.append(exc)
                 group.cancel_scope.cancel()

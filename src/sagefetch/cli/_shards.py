@@ -24,7 +24,7 @@ from sagefetch._fetcher import ModelPackageFetcher
 from sagefetch._outcomes import Failed, FetchStats
 
 from ._records import OutputError
-from ._reports import JobReport, Shard, ShardReport
+from ._reports import JobReport, ShardReport
 from ._where import matches_all
 
 if TYPE_CHECKING:
@@ -34,9 +34,10 @@ if TYPE_CHECKING:
 
     from ._progress import JobProgress
     from ._records import Origin, RecordWriter
+    from ._reports import Shard
     from ._where import Condition
 
-__all__ = ["run_audit", "shard_fetchers", "total_stats"]
+__all__ = ["run_audit", "shard_fetchers", "shard_reports", "total_stats"]
 
 
 def total_stats(stats: Sequence[FetchStats | None]) -> FetchStats:
@@ -70,8 +71,15 @@ def shard_fetchers(
     ]
 
 
+def shard_reports(shards: Sequence[Shard]) -> list[ShardReport]:
+    """An empty report for each shard, in order, for :func:`run_audit` to fill in."""
+    return [
+        ShardReport(shard=shard, account=shard.account, region=shard.region) for shard in shards
+    ]
+
+
 async def run_audit(
-    shards: Sequence[Shard],
+    reports: Sequence[ShardReport],
     fetchers: Sequence[ModelPackageFetcher],
     *,
     discovery: Discovery,
@@ -81,8 +89,11 @@ async def run_audit(
     recorded: set[str],
     progress: JobProgress,
     max_shards: int = 32,
-) -> list[ShardReport]:
-    """Audit every shard concurrently, each with its fetcher; one report per shard, in order.
+) -> None:
+    """Audit every shard concurrently, each with its fetcher; fill in its report.
+
+    ``reports`` (from :func:`shard_reports`) are filled in as the shards go,
+    so they hold every shard's counts so far even when the audit is cancelled.
 
     At most ``max_shards`` shards run at once (each holds a client and its
     connection pool); the others wait their turn. ``header``: the output is
@@ -91,9 +102,6 @@ async def run_audit(
     two shards reach (two profiles of one account) is written once. If the
     output fails (closed, disk full), every shard stops with that error.
     """
-    reports = [
-        ShardReport(shard=shard, account=shard.account, region=shard.region) for shard in shards
-    ]
 
     def show() -> None:
         total = JobReport(described=sum(r.described + r.filtered for r in reports))
@@ -130,7 +138,6 @@ async def run_audit(
     if output_errors:
         for report in reports:
             report.stopped = report.stopped or output_errors[0]
-    return reports
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +169,7 @@ class _Audit:
             finally:
                 report.elapsed = time.monotonic() - started
                 report.stats = fetcher.stats
+            report.finished = True
 
     async def _describe_shard(self, fetcher: ModelPackageFetcher, report: ShardReport) -> None:
         recorded, writer, conditions = self.recorded, self.writer, self.conditions
