@@ -112,7 +112,8 @@ def test_every_package_of_every_shard_once_and_a_failing_shard_reported(
     )
     for record in records:
         assert record["arn"].split(":")[3:5] == [record["region"], record["account"]]
-        assert list(record)[:4] == ["arn", "account", "region", "status"]
+        assert list(record)[:5] == ["arn", "account", "region", "account_name", "status"]
+        assert record["account_name"] is None  # profiles do not name their accounts
     # The summary names both shards of the denied account, and why.
     assert result.stderr.count("denied in us-east-1: AccessDeniedException") == 1
     assert result.stderr.count("denied in eu-west-1: AccessDeniedException") == 1
@@ -444,6 +445,127 @@ def test_a_role_whose_trust_policy_denies_us_says_so(
     ]
 
 
+def _accounts_file(tmp_path: Path) -> Path:
+    """The three local accounts as an accounts file: named, each through its own profile."""
+    path = tmp_path / "accounts.yaml"
+    path.write_text(
+        "accounts:\n"
+        f"- {{account_id: '{ACCOUNT_A}', name: ml-prod, profile: team-a, email: a@example.com,"
+        " regions: [us-east-1, eu-west-1], tags: ['team:ml']}\n"
+        f"- {{account_id: '{ACCOUNT_B}', name: ml-dev, profile: team-b, regions: [eu-west-1]}}\n"
+        f"- {{account_id: '{ACCOUNT_DENIED}', name: sandbox, profile: denied,"
+        " regions: [us-east-1]}\n"
+    )
+    return path
+
+
+@pytest.mark.timeout(180)
+def test_accounts_file_audits_each_account_in_its_regions_with_its_name(
+    accounts: Accounts, tmp_path: Path
+) -> None:
+    """--accounts-file: each account in its own regions; records and summary carry its name."""
+    output, path = tmp_path / "audit.jsonl", tmp_path / "summary.json"
+    result = _audit(
+        "--accounts-file", str(_accounts_file(tmp_path)), "-o", str(output),
+        "--summary-json", str(path),
+    )  # fmt: skip
+    assert result.returncode == 5, result.stderr
+    records = _records(output)
+    names = {ACCOUNT_A: "ml-prod", ACCOUNT_B: "ml-dev"}
+    assert Counter(record["arn"] for record in records) == Counter(
+        arn
+        for key in ((ACCOUNT_A, "us-east-1"), (ACCOUNT_A, "eu-west-1"), (ACCOUNT_B, "eu-west-1"))
+        for arn in accounts.expected[key]
+    )
+    assert all(record["account_name"] == names[record["account"]] for record in records)
+    summary = json.loads(path.read_text())
+    assert [
+        (shard["account"], shard["account_name"], shard["region"], shard["result"])
+        for shard in summary["shards"]
+    ] == [
+        (ACCOUNT_A, "ml-prod", "us-east-1", "complete"),
+        (ACCOUNT_A, "ml-prod", "eu-west-1", "complete"),
+        (ACCOUNT_B, "ml-dev", "eu-west-1", "complete"),
+        (ACCOUNT_DENIED, "sandbox", "us-east-1", "stopped"),
+    ]
+    assert f"sandbox ({ACCOUNT_DENIED}) in us-east-1: AccessDeniedException" in result.stderr
+
+
+def test_accounts_and_skip_accounts_narrow_the_file_and_regions_replace_its_regions(
+    accounts: Accounts, tmp_path: Path
+) -> None:
+    """--accounts by name, --skip-accounts by id, --region for every account chosen."""
+    output = tmp_path / "audit.csv"
+    result = _audit(
+        "--accounts-file", str(_accounts_file(tmp_path)), "--accounts", "ml-prod,ml-dev,sandbox",
+        "--skip-accounts", ACCOUNT_DENIED, "--region", "eu-west-1", "-o", str(output),
+        "--format", "csv",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(output.read_text())))
+    assert Counter((row["account"], row["account_name"], row["region"]) for row in rows) == {
+        (ACCOUNT_A, "ml-prod", "eu-west-1"): len(accounts.expected[ACCOUNT_A, "eu-west-1"]),
+        (ACCOUNT_B, "ml-dev", "eu-west-1"): len(accounts.expected[ACCOUNT_B, "eu-west-1"]),
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "extra", "message"),
+    [
+        pytest.param(
+            "accounts:\n- {account_id: '111111111111', name: a}\n- {account_id: 2}\n", [],
+            "accounts.yaml: entry 2: account_id must be 12 digits", id="bad-entry",
+        ),
+        pytest.param(
+            "accounts:\n- {account_id: '111111111111', name: a}\n", ["--accounts", "b"],
+            "--accounts names b, not in", id="unknown-account",
+        ),
+        pytest.param(
+            "accounts:\n- {account_id: '111111111111', name: a}\n", ["--skip-accounts", "a"],
+            "no account of", id="all-skipped",
+        ),
+        pytest.param(
+            "accounts:\n- {account_id: '111111111111', name: a}\n", ["--profiles", "p"],
+            "not with --profiles or --role-arn", id="with-profiles",
+        ),
+    ],
+)  # fmt: skip
+def test_a_wrong_accounts_file_is_refused_before_any_call(
+    tmp_path: Path, text: str, extra: list[str], message: str
+) -> None:
+    """Exit 2, a message naming the entry or the option, and the output left as it was."""
+    path = tmp_path / "accounts.yaml"
+    path.write_text(text)
+    output = tmp_path / "audit.jsonl"
+    output.write_text("an earlier audit\n")
+
+    result = _audit("--accounts-file", str(path), *extra, "-o", str(output))
+
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert output.read_text() == "an earlier audit\n"
+
+
+def test_an_audit_csv_without_account_names_is_not_resumed_into(
+    accounts: Accounts, tmp_path: Path
+) -> None:
+    """An earlier version's audit CSV (no account_name column): refused, untouched, with a hint."""
+    output = tmp_path / "audit.csv"
+    earlier = (
+        "arn,account,region,status,group,version,approval_status,package_status,creation_time,"
+        "image,model_data_url,error_code,error_message\n"
+    )
+    output.write_text(earlier)
+    result = _audit(
+        "--profile", "team-b", "--region", "eu-west-1", "--format", "csv", "-o", str(output),
+        "--resume",
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "without the account_name column" in result.stderr
+    assert "HINT: write to another file" in result.stderr
+    assert output.read_text() == earlier
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -460,6 +582,10 @@ def test_a_role_whose_trust_policy_denies_us_says_so(
         pytest.param(["--resume"], "--output", id="resume-without-output"),
         pytest.param(["--max-shards", "0"], "--max-shards", id="no-shards"),
         pytest.param(["--group", "g", "--unversioned"], "not with --group", id="group-unversioned"),
+        pytest.param(["--accounts", "a"], "choose among the accounts", id="accounts-without-file"),
+        pytest.param(
+            ["--accounts-file", "missing.yaml"], "--accounts-file missing.yaml", id="no-file"
+        ),
     ],
 )
 def test_usage_errors_exit_2(args: list[str], message: str) -> None:

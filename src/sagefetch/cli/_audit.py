@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from sagefetch._credentials import role_account
 from sagefetch._discovery import Discovery
 
+from ._accounts import account_shards, read_accounts_file, select_accounts
 from ._exits import UsageError
 from ._parser import fetcher_settings
 from ._progress import JobProgress, print_shards, shows_progress, stop_message
@@ -25,18 +26,26 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
+    from ._records import ReadFile
     from ._summary import RunSummary
 
 __all__ = ["audit"]
 
 
-def _shards(args: argparse.Namespace) -> list[Shard]:
+def _shards(args: argparse.Namespace) -> tuple[list[Shard], list[ReadFile]]:
+    """The shards the command line asks for, and the files it names that the run reads."""
     if args.regions and args.region:
         raise UsageError("give --regions or --region, not both")
     if args.profiles and args.profile:
         raise UsageError(
             "give --profiles or --profile, not both\n"
             "HINT: --profile is the one set of credentials (and the source of --role-arn)."
+        )
+    if args.accounts_file is not None:
+        return _file_shards(args)
+    if args.accounts or args.skip_accounts:
+        raise UsageError(
+            "--accounts and --skip-accounts choose among the accounts of --accounts-file"
         )
     for role_arn in args.role_arn:
         try:
@@ -48,11 +57,32 @@ def _shards(args: argparse.Namespace) -> list[Shard]:
         *((profile, None) for profile in args.profiles or []),
         *((args.profile, role) for role in dict.fromkeys(args.role_arn)),
     ] or [(args.profile, None)]
-    return [
+    shards = [
         Shard(region=region, profile=profile, role_arn=role)
         for profile, role in accounts
         for region in regions
     ]
+    return shards, []
+
+
+def _file_shards(args: argparse.Namespace) -> tuple[list[Shard], list[ReadFile]]:
+    """The shards of ``--accounts-file``, narrowed by ``--accounts`` and ``--skip-accounts``."""
+    if args.profiles or args.role_arn:
+        raise UsageError(
+            "--accounts-file lists the accounts: not with --profiles or --role-arn\n"
+            "HINT: give each account its profile or role in the file."
+        )
+    accounts, read = read_accounts_file(args.accounts_file)
+    selected, unmatched = select_accounts(accounts, only=args.accounts, skip=args.skip_accounts)
+    if unmatched:
+        raise UsageError(
+            f"--accounts names {', '.join(unmatched)}, not in {args.accounts_file}\n"
+            "HINT: name accounts by their account_id or name in the file."
+        )
+    if not selected:
+        raise UsageError(f"no account of {args.accounts_file} is left to audit (--skip-accounts)")
+    regions = args.regions or ([args.region] if args.region else None)
+    return account_shards(selected, regions=regions, profile=args.profile), [read]
 
 
 async def audit(args: argparse.Namespace, stderr: Console, summary: RunSummary) -> int:
@@ -72,7 +102,7 @@ async def audit(args: argparse.Namespace, stderr: Console, summary: RunSummary) 
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    shards = _shards(args)
+    shards, reads = _shards(args)
     try:  # before the output is opened: a bad option leaves it as it was
         fetchers = shard_fetchers(
             shards, endpoint_url=args.endpoint_url, settings=fetcher_settings(args)
@@ -83,7 +113,12 @@ async def audit(args: argparse.Namespace, stderr: Console, summary: RunSummary) 
     reports = shard_reports(shards)
     with ExitStack() as files:
         out, recorded = open_output(
-            args.output, fmt, resume=args.resume, reads=files_read(), files=files, origin=True
+            args.output,
+            fmt,
+            resume=args.resume,
+            reads=[*files_read(), *reads],
+            files=files,
+            origin=True,
         )
         summary.follow(lambda: audit_figures(reports, earlier=recorded if args.resume else None))
         with JobProgress(

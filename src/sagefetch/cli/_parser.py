@@ -221,6 +221,26 @@ def _audit_parser(commands: Any) -> None:
         help="an account reached by assuming this role (STS AssumeRole) with --profile's "
         "credentials; repeat for more (default: none)",
     )
+    aws.add_argument(
+        "--accounts-file",
+        type=Path,
+        metavar="FILE",
+        help="the accounts to audit, YAML or JSON in c7n-org's shape: accounts: [{account_id, "
+        "name, role, profile, regions, tags}]; roles are assumed with --profile's credentials, "
+        "--regions/--region replace the file's regions (default: none)",
+    )
+    aws.add_argument(
+        "--accounts",
+        type=_names,
+        metavar="A1,A2",
+        help="only these accounts of --accounts-file (ids or names) (default: all)",
+    )
+    aws.add_argument(
+        "--skip-accounts",
+        type=_names,
+        metavar="A1,A2",
+        help="not these accounts of --accounts-file (ids or names) (default: none)",
+    )
     _aws_options(
         aws,
         profile_help="profile of the credentials, and of --role-arn (default: AWS_PROFILE, "

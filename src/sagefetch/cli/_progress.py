@@ -205,8 +205,11 @@ def print_shards(
         "calls",
         "throttled",
     ]
+    named = any(report.shard.account_name for report in reports)
     table.add_column("credentials", overflow="fold")
     table.add_column("account", min_width=12, no_wrap=True)
+    if named:  # an accounts file or the organization names them
+        table.add_column("name", overflow="fold")
     table.add_column("region", no_wrap=True)
     for name in counts:
         table.add_column(name, justify="right", no_wrap=True)
@@ -227,6 +230,7 @@ def print_shards(
         table.add_row(
             plain(report.shard.credentials),
             plain(report.account or "-"),
+            *([plain(report.shard.account_name or "-")] if named else []),
             plain(report.region or "-"),
             *(f"{figures[name]:,}" for name in counts),
             _result(report),
@@ -236,6 +240,7 @@ def print_shards(
     table.add_row(
         f"{len(reports)} shards" if len(reports) != 1 else "1 shard",
         "",
+        *([""] if named else []),
         f"{elapsed:.1f} s",
         *(f"{totals[name]:,}" for name in counts),
         f"[red]{stopped} stop" if stopped else "",

@@ -5,7 +5,8 @@ JSON Lines, one record per distinct ARN::
     {"arn": "...", "status": "described", "summary": {...}}
     {"arn": "...", "status": "failed", "error": {"code": "...", "message": "...", "attempts": N}}
 
-``sagefetch audit`` records also carry ``"account"`` and ``"region"`` after ``"arn"``.
+``sagefetch audit`` records also carry ``"account"``, ``"region"`` and ``"account_name"``
+(null unless an accounts file or the organization names it) after ``"arn"``.
 Datetimes are ISO 8601 strings with their UTC offset.
 
 The output file is sacred:
@@ -87,15 +88,17 @@ CSV_COLUMNS: Final = (
     "error_message",
 )
 #: Columns of ``sagefetch audit --format csv``: the same, with the record's origin.
-AUDIT_CSV_COLUMNS: Final = (CSV_COLUMNS[0], "account", "region", *CSV_COLUMNS[1:])
+AUDIT_CSV_COLUMNS: Final = (CSV_COLUMNS[0], "account", "region", "account_name", *CSV_COLUMNS[1:])
+#: The audit CSV's columns before records carried the account's name (refused by --resume).
+_AUDIT_CSV_COLUMNS_1: Final = (CSV_COLUMNS[0], "account", "region", *CSV_COLUMNS[1:])
 
 #: ``RunStoppedError.code`` when the reader of the output went away (``| head``).
 OUTPUT_CLOSED: Final = "OutputClosed"
 #: ``RunStoppedError.code`` when the output could not take a record (disk full, ...).
 OUTPUT_FAILED: Final = "OutputFailed"
 
-#: Where a record of ``sagefetch audit`` comes from: its account and region.
-Origin = tuple[str, str]
+#: Where a record of ``sagefetch audit`` comes from: its account, region and account name.
+Origin = tuple[str, str, str | None]
 
 _CHUNK: Final = 1 << 20
 #: No record comes near this; a longer line is not one of ours.
@@ -123,7 +126,7 @@ def record(outcome: Outcome, origin: Origin | None = None) -> dict[str, Any]:
     """The JSON record of an outcome."""
     fields: dict[str, Any] = {"arn": outcome.arn}
     if origin is not None:
-        fields["account"], fields["region"] = origin
+        fields["account"], fields["region"], fields["account_name"] = origin
     if isinstance(outcome, Described):
         fields["status"] = "described"
         fields["summary"] = outcome.summary
@@ -177,7 +180,7 @@ class _CsvWriter:
     def write(self, outcome: Outcome, origin: Origin | None = None) -> None:
         row = _csv_row(outcome)
         if self._origin:
-            row = (row[0], *(origin or ("", "")), *row[1:])
+            row = (row[0], *(origin or ("", "", "")), *row[1:])
         self._out.write(_csv_line(row))
 
 
@@ -555,11 +558,13 @@ def _lock_holder(fd: int) -> int | None:
 _HEADERS: Final = {
     "csv": ",".join(CSV_COLUMNS).encode(),
     "audit-csv": ",".join(AUDIT_CSV_COLUMNS).encode(),
+    "audit-csv-1": ",".join(_AUDIT_CSV_COLUMNS_1).encode(),
 }
 _LAYOUT_NAMES: Final = {
     "jsonl": "JSON Lines (--format jsonl)",
     "csv": "the CSV of sagefetch describe (--format csv)",
     "audit-csv": "the CSV of sagefetch audit (--format csv, with account and region)",
+    "audit-csv-1": "the CSV of an earlier sagefetch audit (without the account_name column)",
 }
 
 

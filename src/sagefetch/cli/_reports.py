@@ -51,12 +51,16 @@ class Shard:
     region: str | None
     profile: str | None = None
     role_arn: str | None = None
+    account_id: str | None = None
+    """The account, as an accounts file or the organization names it."""
     account_name: str | None = None
     """The account's name, when an accounts file or the organization gives it."""
 
     @property
     def account(self) -> str | None:
-        """The account, when known before any call (an assumed role's)."""
+        """The account, when known before any call (named, or an assumed role's)."""
+        if self.account_id is not None:
+            return self.account_id
         return role_account(self.role_arn) if self.role_arn else None
 
     @property
@@ -68,8 +72,13 @@ class Shard:
 
     @property
     def name(self) -> str:
-        """How messages name the shard."""
-        return f"{self.credentials} in {self.region or 'the default region'}"
+        """How messages name the shard: by its account when named, else by its credentials."""
+        who = self.credentials
+        if self.account_id is not None and self.account_name:
+            who = f"{self.account_name} ({self.account_id})"
+        elif self.account_id is not None:
+            who = self.account_id
+        return f"{who} in {self.region or 'the default region'}"
 
 
 @dataclass(kw_only=True)

@@ -204,10 +204,16 @@ class _Audit:
 
 
 def _origin(arn: str, report: ShardReport) -> Origin:
-    """Account and region of a record: from its ARN, else the shard's."""
+    """Account, region and account name of a record: from its ARN, else the shard's.
+
+    The name is the shard's when the record's account is the shard's.
+    """
     parts = arn.split(":", 5)
     if len(parts) == 6 and parts[0] == "arn":
         report.region = report.region or parts[3]
         report.account = report.account or parts[4]
-        return parts[4], parts[3]
-    return report.account or "", report.region or ""
+        account, region = parts[4], parts[3]
+    else:
+        account, region = report.account or "", report.region or ""
+    named = report.shard.account_id in (None, account)
+    return account, region, report.shard.account_name if named else None
