@@ -9,15 +9,17 @@ from typing import TYPE_CHECKING
 
 from sagefetch._credentials import role_account
 from sagefetch._discovery import Discovery
+from sagefetch._exceptions import ConfigurationError, RunStoppedError
 
 from ._accounts import account_shards, read_accounts_file, select_accounts
-from ._exits import UsageError
+from ._exits import EXIT_STOPPED, EXIT_USAGE, UsageError
+from ._organization import DEFAULT_MEMBER_ROLE, Organization, list_organization, member_role_arn
 from ._parser import fetcher_settings
 from ._progress import JobProgress, print_shards, shows_progress, stop_message
-from ._records import Format, OutputError, files_read, open_output, writer_for
-from ._reports import Shard, audit_exit_code
+from ._records import Format, OutputError, Recorded, files_read, open_output, writer_for
+from ._reports import Shard, ShardReport, audit_exit_code
 from ._shards import run_audit, shard_fetchers, shard_reports
-from ._summary import audit_figures
+from ._summary import audit_figures, organization_figures
 from ._text import printable
 from ._where import parse_condition
 
@@ -41,11 +43,24 @@ def _shards(args: argparse.Namespace) -> tuple[list[Shard], list[ReadFile]]:
             "give --profiles or --profile, not both\n"
             "HINT: --profile is the one set of credentials (and the source of --role-arn)."
         )
+    if args.org and (args.profiles or args.role_arn or args.accounts_file):
+        raise UsageError(
+            "--org lists the accounts: not with --profiles, --role-arn or --accounts-file\n"
+            "HINT: --profile gives the credentials --org lists and assumes roles with."
+        )
+    if not args.org and (args.ou or args.member_role_name):
+        raise UsageError("--ou and --member-role-name go with --org")
+    if args.org:
+        try:
+            member_role_arn("aws", "000000000000", _member_role(args))
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+        return [], []  # listed when the audit starts
     if args.accounts_file is not None:
         return _file_shards(args)
     if args.accounts or args.skip_accounts:
         raise UsageError(
-            "--accounts and --skip-accounts choose among the accounts of --accounts-file"
+            "--accounts and --skip-accounts choose among the accounts of --accounts-file or --org"
         )
     for role_arn in args.role_arn:
         try:
@@ -81,8 +96,52 @@ def _file_shards(args: argparse.Namespace) -> tuple[list[Shard], list[ReadFile]]
         )
     if not selected:
         raise UsageError(f"no account of {args.accounts_file} is left to audit (--skip-accounts)")
-    regions = args.regions or ([args.region] if args.region else None)
-    return account_shards(selected, regions=regions, profile=args.profile), [read]
+    return account_shards(selected, regions=_regions(args), profile=args.profile), [read]
+
+
+def _member_role(args: argparse.Namespace) -> str:
+    return str(args.member_role_name or DEFAULT_MEMBER_ROLE)
+
+
+def _regions(args: argparse.Namespace) -> list[str] | None:
+    """The regions the command line names; None: each account's own (or the default)."""
+    regions: list[str] | None = args.regions or ([args.region] if args.region else None)
+    return regions
+
+
+async def _organization_shards(args: argparse.Namespace, organization: Organization) -> list[Shard]:
+    """The shards of ``--org``: its ACTIVE accounts (under ``--ou``), chosen, in each region.
+
+    Raises:
+        RunStoppedError: the organization's accounts could not be listed.
+        UsageError: ``--accounts`` and ``--skip-accounts`` leave no account.
+    """
+    regions = _regions(args)
+    accounts = await list_organization(
+        organization,
+        profile=args.profile,
+        region=regions[0] if regions else None,
+        call_timeout=args.timeout,
+        max_attempts=args.max_attempts,
+        max_rate=args.max_rate,
+    )
+    selected, organization.not_found = select_accounts(
+        accounts, only=args.accounts, skip=args.skip_accounts
+    )
+    organization.selected = len(selected)
+    where = f"under {', '.join(organization.ous)}" if organization.ous else "of the organization"
+    for name in organization.not_found:
+        print(
+            f"sagefetch audit: --accounts names {printable(name)}, not an active account "
+            f"{where}: skipped",
+            file=sys.stderr,
+        )
+    if not selected:
+        raise UsageError(
+            f"no active account {where} is left to audit ({organization.listed} listed, "
+            f"{organization.inactive} not active)"
+        )
+    return account_shards(selected, regions=regions, profile=args.profile)
 
 
 async def audit(args: argparse.Namespace, stderr: Console, summary: RunSummary) -> int:
@@ -103,13 +162,24 @@ async def audit(args: argparse.Namespace, stderr: Console, summary: RunSummary) 
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     shards, reads = _shards(args)
+    reports: list[ShardReport] = []
+    recorded = Recorded()
+    summary.follow(lambda: audit_figures(reports, earlier=recorded if args.resume else None))
+    started = time.monotonic()
+    if args.org:
+        organization = Organization(member_role=_member_role(args), ous=args.ou or ())
+        summary.follow(lambda: organization_figures(organization))
+        try:
+            shards = await _organization_shards(args, organization)
+        except RunStoppedError as exc:
+            print(f"sagefetch audit: {stop_message(exc)}", file=sys.stderr)
+            return EXIT_USAGE if isinstance(exc, ConfigurationError) else EXIT_STOPPED
     try:  # before the output is opened: a bad option leaves it as it was
         fetchers = shard_fetchers(
             shards, endpoint_url=args.endpoint_url, settings=fetcher_settings(args)
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    started = time.monotonic()
     reports = shard_reports(shards)
     with ExitStack() as files:
         out, recorded = open_output(
@@ -120,7 +190,6 @@ async def audit(args: argparse.Namespace, stderr: Console, summary: RunSummary) 
             files=files,
             origin=True,
         )
-        summary.follow(lambda: audit_figures(reports, earlier=recorded if args.resume else None))
         with JobProgress(
             enabled=shows_progress(args.progress, stderr), total=None, console=stderr, label="audit"
         ) as bar:

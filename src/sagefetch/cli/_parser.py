@@ -230,16 +230,38 @@ def _audit_parser(commands: Any) -> None:
         "--regions/--region replace the file's regions (default: none)",
     )
     aws.add_argument(
+        "--org",
+        action="store_true",
+        help="every ACTIVE account of the AWS Organization (Organizations ListAccounts with "
+        "--profile's credentials, in the management account or a delegated administrator): "
+        "that account with its own credentials, the others through --member-role-name "
+        "(default: off)",
+    )
+    aws.add_argument(
+        "--member-role-name",
+        metavar="NAME",
+        help="with --org, the role assumed in each member account "
+        "(default: OrganizationAccountAccessRole)",
+    )
+    aws.add_argument(
+        "--ou",
+        action="append",
+        type=_organizational_unit,
+        metavar="ID",
+        help="with --org, only the accounts under this organizational unit (ou-...) or root "
+        "(r-...), recursively; repeat for more (default: the whole organization)",
+    )
+    aws.add_argument(
         "--accounts",
         type=_names,
         metavar="A1,A2",
-        help="only these accounts of --accounts-file (ids or names) (default: all)",
+        help="only these accounts of --accounts-file or --org (ids or names) (default: all)",
     )
     aws.add_argument(
         "--skip-accounts",
         type=_names,
         metavar="A1,A2",
-        help="not these accounts of --accounts-file (ids or names) (default: none)",
+        help="not these accounts of --accounts-file or --org (ids or names) (default: none)",
     )
     _aws_options(
         aws,
@@ -324,6 +346,19 @@ def _names(text: str) -> list[str]:
     if not names:
         raise argparse.ArgumentTypeError("expected a comma-separated list")
     return list(dict.fromkeys(names))
+
+
+#: An organizational unit's id, or a root's (the whole organization).
+_ORGANIZATIONAL_UNIT: Final = re.compile(r"ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}|r-[0-9a-z]{4,32}")
+
+
+def _organizational_unit(text: str) -> str:
+    if not _ORGANIZATIONAL_UNIT.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"expected an organizational unit's id (ou-xxxx-xxxxxxxx) or a root's (r-xxxx), "
+            f"got {text!r}"
+        )
+    return text
 
 
 def _timestamp(text: str) -> datetime:

@@ -50,10 +50,17 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from pathlib import Path
 
+    from ._organization import Organization
     from ._records import ReadFile, Recorded
     from ._reports import JobReport, ShardReport
 
-__all__ = ["SUMMARY_VERSION", "RunSummary", "audit_figures", "job_figures"]
+__all__ = [
+    "SUMMARY_VERSION",
+    "RunSummary",
+    "audit_figures",
+    "job_figures",
+    "organization_figures",
+]
 
 #: Bumped when a field changes meaning or goes away (new fields do not bump it).
 SUMMARY_VERSION: Final = 1
@@ -204,6 +211,27 @@ def audit_figures(reports: Sequence[ShardReport], *, earlier: Recorded | None) -
     totals["earlier_described"] = earlier.described if earlier else 0
     totals["earlier_failed"] = earlier.failed if earlier else 0
     return {"totals": totals, "shards": shards}
+
+
+def organization_figures(organization: Organization) -> Figures:
+    """What ``--org`` listed: the calling account, the accounts by state, the calls it took."""
+    counts = organization.counts
+    return {
+        "organization": {
+            "caller": organization.caller,
+            "partition": organization.partition,
+            "member_role": organization.member_role,
+            "ous": list(organization.ous),
+            "accounts_listed": organization.listed,
+            "accounts_inactive": organization.inactive,
+            "accounts_audited": organization.selected,
+            "not_found": organization.not_found,
+            "calls": counts["calls"],
+            "throttled": counts["throttled"],
+            "retries": counts["retries"],
+            "stopped": stopped_fields(organization.stopped),
+        }
+    }
 
 
 def _shard_fields(report: ShardReport) -> Figures:

@@ -1,0 +1,429 @@
+"""``sagefetch audit --org`` end to end, on one local moto server for a whole organization.
+
+moto serves Organizations, STS and SageMaker on one port and keys everything
+by the caller's account: the management account's own credentials list the
+organization, and each member's packages are reached through the role the
+audit assumes in it (moto's STS hands out keys of the role's account).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+import pytest
+from moto.iam.models import iam_backends
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from moto.organizations.models import organizations_backends
+
+from sagefetch.testing import LocalSageMaker
+from sagefetch.testing._http import WSGIServer
+from sagefetch.testing._moto import install_batch_describe, reset_account
+from tests.processes import SAGEFETCH
+from tests.sts import assumed_roles
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+    from pathlib import Path
+
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+MANAGEMENT = "100000000001"
+REGIONS = ("us-east-1", "eu-west-1")
+ROLE = "OrganizationAccountAccessRole"
+
+
+@dataclass
+class Refusals:
+    """What the server refuses: AssumeRole into some accounts; Organizations actions, by code."""
+
+    roles_in: set[str] = field(default_factory=set)
+    actions: dict[str, str] = field(default_factory=dict)
+
+
+def refusing(app: WSGIApplication, refusals: Refusals) -> WSGIApplication:
+    """``app``, but AssumeRole into ``refusals.roles_in`` is denied, as a trust policy would."""
+
+    def serve(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        body = environ["wsgi.input"].read()
+        environ["wsgi.input"] = io.BytesIO(body)
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        form = parse_qs(body.decode(errors="replace"))
+        role = form.get("RoleArn", [""])[0]
+        account = role.split(":")[4] if role.count(":") >= 5 else ""
+        if form.get("Action") == ["AssumeRole"] and account in refusals.roles_in:
+            payload = (
+                "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
+                f"<Message>not authorized to perform sts:AssumeRole on {role}</Message></Error>"
+                "</ErrorResponse>"
+            ).encode()
+            start_response("403 Forbidden", [("Content-Type", "text/xml")])
+            return [payload]
+        code = refusals.actions.get(target.rpartition(".")[2])
+        if code is not None:
+            payload = json.dumps({"__type": code, "Message": f"Refused: {code}."}).encode()
+            start_response("400 Bad Request", [("Content-Type", "application/x-amz-json-1.1")])
+            return [payload]
+        return app(environ, start_response)
+
+    return serve
+
+
+class Organization:
+    """An organization on one local moto server, with model packages in its accounts.
+
+    Layout (names as Organizations has them)::
+
+        root ─┬─ master (the management account, MANAGEMENT)
+              ├─ data, denied (its role cannot be assumed), closed (SUSPENDED)
+              └─ OU ml ─┬─ ml-dev
+                        └─ OU prod ── ml-prod
+    """
+
+    def __init__(self) -> None:
+        install_batch_describe()
+        self.refusals = Refusals()
+        self.ids: dict[str, str] = {"master": MANAGEMENT}
+        self.ous: dict[str, str] = {}
+        self.expected: dict[tuple[str, str], set[str]] = {}
+        app = DomainDispatcherApplication(create_backend_app)
+        self._server = WSGIServer("127.0.0.1", 0, refusing(app, self.refusals))
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._key: str | None = None
+
+    @property
+    def endpoint_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> dict[str, str]:
+        """Serve, build the organization, seed packages; the management account's credentials."""
+        self._thread.start()
+        iam = iam_backends[MANAGEMENT]["aws"]
+        if "auditor" not in iam.users:
+            iam.create_user(region_name="us-east-1", user_name="auditor")
+        key = iam.create_access_key("auditor")
+        self._key = key.access_key_id
+        backend = self.backend
+        backend.create_organization(region="us-east-1", FeatureSet="ALL")
+        root = backend.list_roots()["Roots"][0]["Id"]
+        self.ous["root"] = root
+        self.ous["ml"] = self._unit(root, "ml")
+        self.ous["prod"] = self._unit(self.ous["ml"], "prod")
+        for name, parent in (
+            ("data", root),
+            ("denied", root),
+            ("closed", root),
+            ("ml-dev", self.ous["ml"]),
+            ("ml-prod", self.ous["prod"]),
+        ):
+            self.add_account(name, parent)
+        self.refusals.roles_in.add(self.ids["denied"])
+        for name, region, groups, versions in (
+            ("master", "us-east-1", 1, 4),
+            ("data", "us-east-1", 2, 3),
+            ("data", "eu-west-1", 1, 2),
+            ("denied", "us-east-1", 1, 2),
+            ("closed", "us-east-1", 1, 2),
+            ("ml-dev", "eu-west-1", 2, 5),
+            ("ml-prod", "us-east-1", 3, 10),
+            ("ml-prod", "eu-west-1", 1, 4),
+        ):
+            self.seed(name, region, groups=groups, versions=versions)
+        backend.close_account(AccountId=self.ids["closed"])
+        return {
+            "AWS_ACCESS_KEY_ID": key.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": key.secret_access_key,
+        }
+
+    @property
+    def backend(self) -> Any:
+        return organizations_backends[MANAGEMENT]["aws"]
+
+    def _unit(self, parent: str, name: str) -> str:
+        unit = self.backend.create_organizational_unit(ParentId=parent, Name=name)
+        return str(unit["OrganizationalUnit"]["Id"])
+
+    def add_account(self, name: str, parent: str | None = None) -> str:
+        status = self.backend.create_account(AccountName=name, Email=f"{name}@example.com")
+        account = str(status["CreateAccountStatus"]["AccountId"])
+        self.ids[name] = account
+        root = self.ous["root"]
+        if parent is not None and parent != root:
+            self.backend.move_account(
+                AccountId=account, SourceParentId=root, DestinationParentId=parent
+            )
+        return account
+
+    def seed(self, name: str, region: str, *, groups: int, versions: int) -> None:
+        account = self.ids[name]
+        arns = LocalSageMaker(account_id=account, region=region).seed(
+            groups=groups, versions=versions
+        )
+        self.expected[account, region] = set(arns)
+
+    def packages(self, *names: str, regions: Iterable[str] = REGIONS) -> Counter[str]:
+        """Every package of these accounts in these regions, once each."""
+        return Counter(
+            arn
+            for name in names
+            for region in regions
+            for arn in self.expected.get((self.ids[name], region), ())
+        )
+
+    def stop(self) -> None:
+        self._server.close()
+        self._thread.join()
+        if self._key is not None:
+            iam_backends[MANAGEMENT]["aws"].delete_access_key(self._key, "auditor")
+        for account in self.ids.values():
+            reset_account(account)
+            organizations_backends.master_accounts.pop(account, None)
+        self.backend.reset()
+
+
+@pytest.fixture
+def organization(monkeypatch: pytest.MonkeyPatch) -> Iterator[Organization]:
+    """An organization on a local server; the environment signs as its management account."""
+    organization = Organization()
+    try:
+        for name, value in organization.start().items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("AWS_ENDPOINT_URL", organization.endpoint_url)
+        yield organization
+    finally:
+        organization.stop()
+
+
+def _audit(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*SAGEFETCH, "audit", "--org", *args],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def _records(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def _role(organization: Organization, name: str, role: str = ROLE) -> str:
+    return f"arn:aws:iam::{organization.ids[name]}:role/{role}"
+
+
+@pytest.mark.timeout(180)
+def test_org_audits_every_package_of_every_active_account_once(
+    organization: Organization, tmp_path: Path
+) -> None:
+    """Every ACTIVE account in both regions: each package once, with account, region and name.
+
+    The management account is audited with its own credentials; members through
+    their OrganizationAccountAccessRole; the denied member stops its shards only;
+    the suspended account is not audited.
+    """
+    output, path = tmp_path / "audit.jsonl", tmp_path / "summary.json"
+    assumed_before = {
+        name: len(assumed_roles(account)) for name, account in organization.ids.items()
+    }
+
+    result = _audit("--regions", ",".join(REGIONS), "-o", str(output), "--summary-json", str(path))
+
+    assert result.returncode == 5, result.stderr
+    records = _records(output)
+    assert Counter(record["arn"] for record in records) == organization.packages(
+        "master", "data", "ml-dev", "ml-prod"
+    )
+    names = {account: name for name, account in organization.ids.items()}
+    for record in records:
+        assert record["arn"].split(":")[3:5] == [record["region"], record["account"]]
+        assert record["account_name"] == names[record["account"]]
+        assert record["status"] == "described"
+    summary = json.loads(path.read_text())
+    shards = {(names[shard["account"]], shard["region"]): shard for shard in summary["shards"]}
+    assert set(shards) == {
+        (name, region)
+        for name in ("master", "data", "denied", "ml-dev", "ml-prod")
+        for region in REGIONS
+    }
+    assert shards["master", "us-east-1"]["role_arn"] is None
+    assert shards["data", "us-east-1"]["role_arn"] == _role(organization, "data")
+    for region in REGIONS:
+        stopped = shards["denied", region]
+        assert stopped["result"] == "stopped"
+        assert stopped["stopped"]["error"] == "CredentialsError"
+        assert stopped["stopped"]["message"].startswith(
+            f"cannot assume {_role(organization, 'denied')}: AccessDenied"
+        )
+        assert f"denied ({organization.ids['denied']}) in {region}: cannot assume" in result.stderr
+    assert summary["organization"] | {"calls": None} == {
+        "caller": MANAGEMENT,
+        "partition": "aws",
+        "member_role": ROLE,
+        "ous": [],
+        "accounts_listed": 6,
+        "accounts_inactive": 1,
+        "accounts_audited": 5,
+        "not_found": [],
+        "calls": None,
+        "throttled": 0,
+        "retries": 0,
+        "stopped": None,
+    }
+    assert summary["organization"]["calls"] >= 2  # GetCallerIdentity, ListAccounts
+    # The management account signed with its own keys; each member's role was assumed.
+    assumed = {
+        name: [arn for arn, _ in assumed_roles(account)[assumed_before[name] :]]
+        for name, account in organization.ids.items()
+    }
+    assert assumed["master"] == assumed["closed"] == assumed["denied"] == []
+    for name in ("data", "ml-dev", "ml-prod"):
+        assert set(assumed[name]) == {_role(organization, name)}
+
+
+def test_ou_lists_its_accounts_recursively_and_skip_accounts_drops_some(
+    organization: Organization, tmp_path: Path
+) -> None:
+    """--ou ml: ml-dev and ml-prod (in ml's child OU); --skip-accounts ml-dev leaves ml-prod."""
+    output, path = tmp_path / "audit.jsonl", tmp_path / "summary.json"
+    args = ["--regions", ",".join(REGIONS), "--ou", organization.ous["ml"]]
+
+    result = _audit(*args, "-o", str(output))
+
+    assert result.returncode == 0, result.stderr
+    assert Counter(record["arn"] for record in _records(output)) == organization.packages(
+        "ml-dev", "ml-prod"
+    )
+
+    result = _audit(
+        *args, "--skip-accounts", "ml-dev", "-o", str(output), "--summary-json", str(path)
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert Counter(record["arn"] for record in _records(output)) == organization.packages("ml-prod")
+    listing = json.loads(path.read_text())["organization"]
+    assert (listing["ous"], listing["accounts_listed"], listing["accounts_audited"]) == (
+        [organization.ous["ml"]], 2, 1
+    )  # fmt: skip
+
+
+def test_accounts_allow_list_and_a_custom_member_role(
+    organization: Organization, tmp_path: Path
+) -> None:
+    """--accounts by id and name (an unknown one is reported, not fatal); --member-role-name."""
+    output = tmp_path / "audit.jsonl"
+    assumed_before = len(assumed_roles(organization.ids["data"]))
+
+    result = _audit(
+        "--region", "eu-west-1", "--accounts", f"{organization.ids['data']},master,closed,typo",
+        "--member-role-name", "ModelAudit", "-o", str(output),
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    assert Counter(record["arn"] for record in _records(output)) == organization.packages(
+        "data", "master", regions=["eu-west-1"]
+    )
+    assert "--accounts names closed, not an active account of the organization" in result.stderr
+    assert "--accounts names typo, not an active account" in result.stderr
+    assert {arn for arn, _ in assumed_roles(organization.ids["data"])[assumed_before:]} == {
+        _role(organization, "data", "ModelAudit")
+    }
+
+
+@pytest.mark.timeout(120)
+def test_every_page_of_accounts_is_listed(organization: Organization, tmp_path: Path) -> None:
+    """More accounts than one ListAccounts page (20): each one gets its shard."""
+    extra = [organization.add_account(f"team-{number:02d}") for number in range(18)]
+    path = tmp_path / "summary.json"
+
+    result = _audit(
+        "--region", "us-east-1", "--skip-accounts", "denied", "-o", str(tmp_path / "a.jsonl"),
+        "--summary-json", str(path),
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(path.read_text())
+    assert summary["organization"]["accounts_listed"] == 24
+    audited = {shard["account"] for shard in summary["shards"]}
+    others = (organization.ids[name] for name in ("master", "data", "ml-dev", "ml-prod"))
+    assert audited == {*extra, *others}
+
+
+@pytest.mark.parametrize(
+    ("setup", "code", "message"),
+    [
+        pytest.param(
+            "deny-list-accounts", 4,
+            "cannot list the organization's accounts: AccessDeniedException", id="denied",
+        ),
+        pytest.param(
+            "no-organization", 2, "the calling account is not in an organization", id="no-org"
+        ),
+        pytest.param("unknown-ou", 2, "--ou ou-abcd-abcdefgh: ParentNotFoundException",
+                     id="unknown-ou"),
+    ],
+)  # fmt: skip
+def test_an_organization_that_cannot_be_listed_stops_the_audit(
+    organization: Organization, tmp_path: Path, setup: str, code: int, message: str
+) -> None:
+    """Nothing to audit: exit 4 (2 for what the user must fix), a hint, and no output written."""
+    extra: list[str] = []
+    if setup == "deny-list-accounts":
+        organization.refusals.actions["ListAccounts"] = "AccessDeniedException"
+    elif setup == "no-organization":  # moto lists no account rather than refusing
+        organization.refusals.actions["ListAccounts"] = "AWSOrganizationsNotInUseException"
+    else:
+        extra = ["--ou", "ou-abcd-abcdefgh"]
+    output, path = tmp_path / "audit.jsonl", tmp_path / "summary.json"
+
+    result = _audit(*extra, "-o", str(output), "--summary-json", str(path))
+
+    assert result.returncode == code, result.stderr
+    assert message in result.stderr
+    assert "HINT: " in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not output.exists()
+    summary = json.loads(path.read_text())
+    assert summary["exit_code"] == code
+    assert message in summary["organization"]["stopped"]["message"]
+    assert summary["shards"] == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["--profiles", "a"], "not with --profiles", id="with-profiles"),
+        pytest.param(["--role-arn", "arn:aws:iam::111111111111:role/x"], "not with --profiles",
+                     id="with-role-arn"),
+        pytest.param(["--member-role-name", "arn:aws:iam::1:role/x"], "not an IAM role name",
+                     id="role-arn-as-name"),
+        pytest.param(["--ou", "ml"], "expected an organizational unit", id="bad-ou"),
+    ],
+)  # fmt: skip
+def test_org_usage_errors_exit_2(args: list[str], message: str) -> None:
+    """Options --org cannot take are refused before any call."""
+    result = _audit(*args)
+
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["--ou", "ou-abcd-abcdefgh"], id="ou"),
+        pytest.param(["--member-role-name", "Audit"], id="member-role-name"),
+    ],
+)
+def test_org_options_need_org(args: list[str]) -> None:
+    """--ou and --member-role-name without --org: exit 2."""
+    result = subprocess.run(
+        [*SAGEFETCH, "audit", *args], capture_output=True, text=True, timeout=60, check=False
+    )
+
+    assert result.returncode == 2
+    assert "go with --org" in result.stderr
