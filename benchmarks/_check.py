@@ -25,17 +25,29 @@ _PREFIX = re.compile(rb'\{"arn":\s*"([^"\\]*)",\s*"status":\s*"([a-z]+)"')
 
 @dataclass(frozen=True, slots=True)
 class OutputCheck:
-    """What a peer's output file says, against the expected distinct ARNs."""
+    """What a peer's output file says, against the expected distinct ARNs.
+
+    ``described``, ``failed`` and ``lost`` count distinct expected ARNs, not
+    lines, and add up to the ARNs expected.
+    """
 
     records: int
+    """Non-blank lines, readable or not."""
     described: int
+    """Expected ARNs with at least one ``described`` outcome."""
     failed: int
+    """Expected ARNs with outcomes, none of them ``described``."""
     lost: int
     """Expected ARNs with no outcome at all."""
     duplicated: int
     """ARNs with more than one outcome."""
     unexpected: int
     """Outcomes for ARNs that were not asked for (or unreadable lines)."""
+
+    @property
+    def incomplete(self) -> bool:
+        """Whether some expected ARN ended failed or without an outcome."""
+        return self.failed > 0 or self.lost > 0
 
 
 def _parse(line: bytes) -> tuple[str, str] | None:
@@ -50,26 +62,31 @@ def _parse(line: bytes) -> tuple[str, str] | None:
 
 
 def check_output(path: Path, expected: set[str]) -> OutputCheck:
-    """Read ``path`` line by line (it may be large) and count what matters."""
+    """Read ``path`` line by line (it may be large) and count what matters, by ARN."""
     seen: Counter[str] = Counter()
-    statuses: Counter[str] = Counter()
-    unreadable = 0
+    described: set[str] = set()
+    lines = unreadable = 0
     if path.exists():
         with path.open("rb") as file:
             for line in file:
                 if not line.strip():
                     continue
+                lines += 1
                 parsed = _parse(line)
                 if parsed is None:
                     unreadable += 1
                     continue
-                seen[parsed[0]] += 1
-                statuses[parsed[1]] += 1
+                arn, status = parsed
+                seen[arn] += 1
+                if status == "described":
+                    described.add(arn)
+    answered = sum(1 for arn in expected if arn in seen)
+    described_expected = len(described & expected)
     return OutputCheck(
-        records=seen.total() + unreadable,
-        described=statuses["described"],
-        failed=statuses["failed"],
-        lost=sum(1 for arn in expected if arn not in seen),
+        records=lines,
+        described=described_expected,
+        failed=answered - described_expected,
+        lost=len(expected) - answered,
         duplicated=sum(1 for count in seen.values() if count > 1),
         unexpected=unreadable + sum(1 for arn in seen if arn not in expected),
     )

@@ -7,13 +7,10 @@ Both harnesses (``benchmarks.run`` and ``benchmarks.audit``) measure through
 from __future__ import annotations
 
 import dataclasses
-import statistics
-import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from benchmarks._check import OutputCheck, ServiceCheck, check_output, check_service_output
-from benchmarks._peers import sagefetch_command
 from benchmarks._processes import FirstCallWatcher, clean_environment, run_child
 
 if TYPE_CHECKING:
@@ -53,12 +50,15 @@ class PeerRun:
     timeout_seconds: float
     exit_code: int | None
     timed_out: bool
-    describe_seconds: float
-    """The peer's own timed phase (CLI: process wall minus its empty-file overhead).
+    describe_seconds: float | None
+    """The phase the peer timed itself and printed (client creation, calls, outcomes
+    written; audit: listing too; S7: first arrival to last answer).
 
-    Audit: listing and describing.
+    ``None`` when the peer printed none (the CLI) or timed out: nothing is
+    subtracted from a process to make one up.
     """
     process_seconds: float
+    """The whole process, fork to exit: what the headline ratio uses for every peer."""
     cpu_seconds: float
     peak_rss_mb: float
     first_output_seconds: float | None
@@ -84,10 +84,29 @@ class PeerRun:
 
     @property
     def ratio(self) -> float | None:
-        """Describe-phase wall time over the ideal; None without a limit."""
+        """Whole-process wall time over the ideal (the headline); None without a limit.
+
+        Every peer pays its own start-up here (interpreter, imports, reading the
+        ARNs, opening its client), the CLI included: nothing is taken off one
+        contestant that the others pay.
+        """
         if self.ideal_seconds is None:
             return None
+        return self.process_seconds / self.ideal_seconds
+
+    @property
+    def phase_ratio(self) -> float | None:
+        """The peer's own timed phase over the ideal; None if it timed none."""
+        if self.ideal_seconds is None or self.describe_seconds is None:
+            return None
         return self.describe_seconds / self.ideal_seconds
+
+    @property
+    def incomplete(self) -> bool:
+        """Some ARN (S7: some request) ended failed or unanswered: never ranked on time."""
+        if self.service is not None:
+            return self.service.failed + self.service.unanswered > 0
+        return self.output.incomplete
 
     @property
     def throttled_share(self) -> float | None:
@@ -121,7 +140,9 @@ class PeerRun:
         document = dataclasses.asdict(self)
         document.update(
             ok=self.ok,
+            incomplete=self.incomplete,
             ratio=self.ratio,
+            phase_ratio=self.phase_ratio,
             throttled_share=self.throttled_share,
             cpu_ms_per_1k_described=self.cpu_ms_per_1k,
         )
@@ -147,34 +168,6 @@ def timeout_for(scenario: Scenario) -> float:
     return 4 * ideal + 60
 
 
-def measure_cli_overhead(work: Path, repeats: int = 3) -> float:
-    """Median wall time of ``sagefetch describe`` over an empty file: start-up and shut-down."""
-    empty = work / "empty.txt"
-    empty.write_text("")
-    environment = clean_environment(
-        {
-            "AWS_ENDPOINT_URL_SAGEMAKER": "http://127.0.0.1:9",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "AKIAOVERHEAD0000000",
-            "AWS_SECRET_ACCESS_KEY": "not-a-secret",
-        }
-    )
-    walls = []
-    for attempt in range(repeats):
-        log_dir = work / f"overhead-{attempt}"
-        log_dir.mkdir()
-        out_file = log_dir / "out.jsonl"
-        command = [*sagefetch_command(), "describe", str(empty), "-o", str(out_file)]
-        command += ["--no-progress", "--quiet"]
-        result = run_child(
-            command, environment=environment, out_file=out_file, log_dir=log_dir, timeout=60
-        )
-        if result.exit_code != 0:
-            print(f"warning: empty-file CLI run exited {result.exit_code}", file=sys.stderr)
-        walls.append(result.wall_seconds)
-    return statistics.median(walls)
-
-
 def measure_rss_floor(work: Path) -> float:
     """Peak RSS the launcher reports for ``/bin/true``: the floor under every peer's."""
     log_dir = work / "rss-floor"
@@ -196,7 +189,6 @@ def run_peer(  # noqa: PLR0917 - the harnesses' call sites read fine
     server: ServerProcess,
     expected: set[str],
     work: Path,
-    cli_overhead: float,
     *,
     keep_output: bool = False,
     requests: list[Request] | None = None,
@@ -207,7 +199,6 @@ def run_peer(  # noqa: PLR0917 - the harnesses' call sites read fine
     Args:
         command: the peer's command line, given the file its outcomes go to.
         expected: the distinct ARNs the output must account for.
-        cli_overhead: the CLI's empty-file wall time, taken off its process wall.
         requests: S7: the requests the peer was sent, to check its answers against.
         round_: which ``--repeat`` round this is (named in the work directory).
     """
@@ -248,7 +239,7 @@ def run_peer(  # noqa: PLR0917 - the harnesses' call sites read fine
         timeout_seconds=timeout,
         exit_code=child.exit_code,
         timed_out=child.timed_out,
-        describe_seconds=_describe_seconds(peer, child, cli_overhead),
+        describe_seconds=_describe_seconds(child),
         process_seconds=child.wall_seconds,
         cpu_seconds=child.cpu_seconds,
         peak_rss_mb=child.peak_rss_mb,
@@ -271,10 +262,8 @@ def _since(child: ChildResult, moment: float | None) -> float | None:
     return None if moment is None else moment - child.started
 
 
-def _describe_seconds(peer: Client, child: ChildResult, cli_overhead: float) -> float:
+def _describe_seconds(child: ChildResult) -> float | None:
     reported = child.reported.get("describe_seconds")
-    if reported is not None and not child.timed_out:
-        return float(reported)
-    if peer.is_cli and not child.timed_out:
-        return max(0.0, child.wall_seconds - cli_overhead)
-    return child.wall_seconds
+    if reported is None or child.timed_out:
+        return None
+    return float(reported)

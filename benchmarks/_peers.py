@@ -71,13 +71,27 @@ class Peer:
 
 
 _S5 = frozenset({"S5"})
+#: ``aiobotocore-adaptive``'s total attempts per call: botocore's default of 3
+#: fails thousands of ARNs at these limits; 20 lets the adaptive mode's own rate
+#: limiter settle (botocore's retry quota still bounds the retries: see README).
+ADAPTIVE_ATTEMPTS = 20
 
 PEERS: dict[str, Peer] = {
     peer.key: peer
     for peer in (
         Peer("boto3-seq", "boto3, sequential (standard retries)", "boto3_sequential"),
         Peer("boto3-threads", "boto3 + 16 threads (adaptive retries)", "boto3_threads"),
-        Peer("aiobotocore", "aiobotocore gather, Semaphore(16)", "aiobotocore_gather"),
+        Peer(
+            "aiobotocore",
+            "aiobotocore gather, Semaphore(16), standard retries (3 attempts)",
+            "aiobotocore_gather",
+        ),
+        Peer(
+            "aiobotocore-adaptive",
+            f"aiobotocore gather, Semaphore(16), adaptive retries ({ADAPTIVE_ATTEMPTS} attempts)",
+            "aiobotocore_gather",
+            options=("--retry-mode", "adaptive", "--attempts", str(ADAPTIVE_ATTEMPTS)),
+        ),
         Peer("aiometer", "aiometer.amap, 16 at once, oracle rate", "aiometer_amap", oracle=True),
         Peer(
             "sagefetch-lib",

@@ -133,9 +133,23 @@ def _result(run: PeerRun) -> str:
     return "ok"
 
 
+def _missing(failed: str, lost: str) -> str:
+    """``N failed`` and, if any, ``M lost``: the ARNs a peer did not describe."""
+    return f"{failed} failed" + ("" if lost in {"0", "0 (0-0)"} else f", {lost} lost")
+
+
 def _ratio(run: PeerRun) -> str:
+    """The headline: whole process over the ideal, unless the peer left ARNs undescribed."""
+    if run.incomplete and run.ideal_seconds is not None:
+        return f"incomplete: {_missing(str(run.output.failed), str(run.output.lost))}"
     ratio = _fmt(run.ratio, ".3f")
     return f"> {ratio}" if run.timed_out and ratio != "-" else ratio
+
+
+def _phase_ratio(run: PeerRun) -> str:
+    if run.incomplete and run.ideal_seconds is not None:
+        return "incomplete"
+    return _fmt(run.phase_ratio, ".3f")
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,13 +163,20 @@ class Column:
 PEER = Column("peer", lambda run: run.peer)
 RESULT = Column("result", _result)
 RATIO = Column("wall / ideal", _ratio)
-DESCRIBE = Column("describe s", lambda run: f"{run.describe_seconds:.2f}")
+PHASE_RATIO = Column("own phase / ideal", _phase_ratio)
+DESCRIBE = Column("own phase s", lambda run: _fmt(run.describe_seconds, ".2f"))
 PROCESS = Column("process s", lambda run: f"{run.process_seconds:.2f}")
+FIRST_CALL_COLUMN = Column("first call s", lambda run: _fmt(run.first_call_seconds, ".2f"))
+RECORDS = Column("lines", lambda run: str(run.output.records))
+DESCRIBED = Column("described", lambda run: str(run.output.described))
+UNEXPECTED = Column("unexpected", lambda run: str(run.output.unexpected))
 CALLS = Column("calls", lambda run: str(run.calls))
 THROTTLED = Column("throttled", lambda run: f"{_fmt(_pct(run.throttled_share), '.1f')}%")
 LOST = Column("lost", lambda run: str(run.output.lost))
 DUPLICATED = Column("duplicated", lambda run: str(run.output.duplicated))
 FAILED = Column("failed", lambda run: str(run.output.failed))
+INTEGRITY = (RECORDS, DESCRIBED, FAILED, LOST, DUPLICATED, UNEXPECTED)
+"""Every count ``check_output`` makes, by distinct ARN (``lines``: non-blank lines)."""
 CPU_PER_1K = Column("CPU ms / 1k ARNs", lambda run: _fmt(run.cpu_ms_per_1k, ".1f"))
 CPU = Column("CPU s", lambda run: f"{run.cpu_seconds:.2f}")
 PEAK_RSS = Column("peak RSS MB", lambda run: f"{run.peak_rss_mb:.0f}")
@@ -182,6 +203,11 @@ REQUESTS = Column(
     "answered", lambda run: "-" if run.service is None else f"{run.service.answered:,}"
 )
 REQUESTS_FAILED = Column("failed", lambda run: _fmt(_requests_failed(run), ".0f"))
+REQUESTS_UNANSWERED = Column(
+    "of which unanswered",
+    lambda run: "-" if run.service is None else str(run.service.unanswered),
+)
+ARNS_LOST = Column("ARNs lost", lambda run: "-" if run.service is None else str(run.service.lost))
 DERIVED_REFERENCE = Column(
     "derived ref.",
     lambda run: "-" if run.service is None else str(run.service.derived_reference),
@@ -202,19 +228,25 @@ P99 = Column("p99 ms", lambda run: _ms(None if run.service is None else run.serv
 MAX_LATENCY = Column(
     "max ms", lambda run: _ms(None if run.service is None else run.service.latency_max)
 )
-LAST_ANSWER = Column("last answer s", lambda run: f"{run.describe_seconds:.2f}")
+LAST_ANSWER = Column("last answer s", lambda run: _fmt(run.describe_seconds, ".2f"))
 
 
 def versus(peer: str, runs: list[PeerRun]) -> Column:
-    """``describe s`` over that of ``peer``'s run among ``runs`` (``-`` if it failed)."""
-    reference = next((run for run in runs if run.peer == peer and run.ok), None)
+    """Process wall time over that of ``peer``'s run in the same round (``-`` if it failed).
+
+    A peer that left ARNs undescribed is not compared on time: ``incomplete``.
+    """
+    references = {run.round: run for run in runs if run.peer == peer and run.ok}
 
     def cell(run: PeerRun) -> str:
-        if reference is None:
+        reference = references.get(run.round)
+        if run.incomplete:
+            return "incomplete"
+        if reference is None or reference.incomplete:
             return "-"
-        return f"{run.describe_seconds / reference.describe_seconds:.2f}"
+        return f"{run.process_seconds / reference.process_seconds:.2f}"
 
-    return Column(f"describe / {peer}", cell)
+    return Column(f"wall / {peer}", cell)
 
 
 def table(runs: list[PeerRun], columns: Sequence[Column]) -> list[str]:
@@ -231,12 +263,13 @@ def scenario_table(runs: list[PeerRun], scenario: Scenario) -> list[str]:
     """Markdown rows for one scenario's runs (with a round column when there were rounds)."""
     rounds = [ROUND] if any(run.round for run in runs) else []
     if scenario.service is not None:
-        columns = [PEER, *rounds, RESULT, REQUESTS, REQUESTS_FAILED, CALLS, THROTTLED]
+        columns = [PEER, *rounds, RESULT, REQUESTS, REQUESTS_FAILED, REQUESTS_UNANSWERED]
+        columns += [ARNS_LOST, CALLS, THROTTLED]
         columns += [BATCHES, SENT_REFERENCE, DERIVED_REFERENCE, CALLS_OVER_REFERENCE]
         columns += [P50, P99, MAX_LATENCY, LAST_ANSWER, CPU, PEAK_RSS]
         return table(_by_peer(runs), columns)
-    columns = [PEER, *rounds, RESULT, RATIO, DESCRIBE, PROCESS, CALLS, THROTTLED, LOST]
-    columns += [DUPLICATED, FAILED, CPU_PER_1K, PEAK_RSS]
+    columns = [PEER, *rounds, RESULT, RATIO, PROCESS, FIRST_CALL_COLUMN, PHASE_RATIO, DESCRIBE]
+    columns += [CALLS, THROTTLED, *INTEGRITY, CPU_PER_1K, PEAK_RSS]
     if scenario.cli_only:
         columns.append(FIRST_OUTPUT)
     return table(_by_peer(runs), columns)
@@ -260,14 +293,16 @@ class Metric:
     header: str
     value: Callable[[PeerRun], float | None]
     spec: str
+    ranked: bool = False
+    """A time that ranks peers: ``incomplete`` for a peer that left ARNs undescribed."""
 
 
 def spread(values: Sequence[float], spec: str) -> str:
-    """``median (min-max)``; the value alone for one run; ``-`` for none."""
+    """``median (min-max)``; the value alone for one run or none that differ; ``-`` for none."""
     if not values:
         return "-"
     median = format(statistics.median(values), spec)
-    if len(values) == 1:
+    if len(values) == 1 or format(min(values), spec) == format(max(values), spec):
         return median
     return f"{median} ({format(min(values), spec)}-{format(max(values), spec)})"
 
@@ -294,6 +329,24 @@ def _ms_value(name: str) -> Callable[[PeerRun], float | None]:
     return value
 
 
+def _count(name: str) -> Callable[[PeerRun], float | None]:
+    def value(run: PeerRun) -> float | None:
+        return float(getattr(run.output, name))
+
+    return value
+
+
+#: Every count ``check_output`` makes, by distinct ARN: summarised like the timings.
+_INTEGRITY_METRICS = [
+    Metric("described", _count("described"), ".0f"),
+    Metric("failed", _count("failed"), ".0f"),
+    Metric("lost", _count("lost"), ".0f"),
+    Metric("duplicated", _count("duplicated"), ".0f"),
+    Metric("unexpected", _count("unexpected"), ".0f"),
+]
+_FIRST_CALL = Metric("first call s", lambda run: run.first_call_seconds, ".2f")
+
+
 def _metrics(scenario: Scenario) -> list[Metric]:
     if scenario.service is not None:
         return [
@@ -301,6 +354,7 @@ def _metrics(scenario: Scenario) -> list[Metric]:
             Metric("calls / ref.", _calls_over_reference, ".2f"),
             Metric("throttled %", lambda run: _pct(run.throttled_share), ".1f"),
             Metric("failed", _requests_failed, ".0f"),
+            Metric("ARNs lost", _service_value("lost"), ".0f"),
             Metric("p50 ms", _ms_value("latency_p50"), ".0f"),
             Metric("p99 ms", _ms_value("latency_p99"), ".0f"),
             Metric("last answer s", lambda run: run.describe_seconds, ".2f"),
@@ -308,15 +362,20 @@ def _metrics(scenario: Scenario) -> list[Metric]:
         ]
     if scenario.limited:
         return [
-            Metric("wall / ideal", lambda run: run.ratio, ".3f"),
+            Metric("wall / ideal", lambda run: run.ratio, ".3f", ranked=True),
+            Metric("process s", lambda run: run.process_seconds, ".2f"),
+            _FIRST_CALL,
+            Metric("own phase / ideal", lambda run: run.phase_ratio, ".3f", ranked=True),
             Metric("throttled %", lambda run: _pct(run.throttled_share), ".1f"),
-            Metric("failed", lambda run: float(run.output.failed), ".0f"),
-            Metric("lost", lambda run: float(run.output.lost), ".0f"),
+            *_INTEGRITY_METRICS,
             Metric("CPU ms / 1k ARNs", lambda run: run.cpu_ms_per_1k, ".1f"),
         ]
     metrics = [
         Metric("CPU ms / 1k ARNs", lambda run: run.cpu_ms_per_1k, ".1f"),
-        Metric("describe s", lambda run: run.describe_seconds, ".2f"),
+        Metric("process s", lambda run: run.process_seconds, ".2f"),
+        _FIRST_CALL,
+        Metric("own phase s", lambda run: run.describe_seconds, ".2f"),
+        *_INTEGRITY_METRICS,
         Metric("peak RSS MB", lambda run: run.peak_rss_mb, ".0f"),
     ]
     if scenario.cli_only:
@@ -331,16 +390,36 @@ def _grouped(runs: Sequence[PeerRun]) -> dict[str, list[PeerRun]]:
     return groups
 
 
-def medians_table(runs: list[PeerRun], scenario: Scenario) -> list[str]:
-    """One row per peer: each headline number as median (min-max) over its rounds."""
-    metrics = _metrics(scenario)
+def incomplete_cell(runs: Sequence[PeerRun]) -> str | None:
+    """``incomplete: N failed`` (median (min-max)) if any round left ARNs; else None."""
+    short = [run for run in runs if run.incomplete]
+    if not short:
+        return None
+    failed = spread([float(run.output.failed) for run in runs], ".0f")
+    lost = spread([float(run.output.lost) for run in runs], ".0f")
+    rounds = "" if len(short) == len(runs) else f" in {len(short)} of {len(runs)} rounds"
+    return f"incomplete{rounds}: {_missing(failed, lost)}"
+
+
+def medians_table(runs: list[PeerRun], metrics: Sequence[Metric]) -> list[str]:
+    """One row per peer: each number as median (min-max) over its rounds.
+
+    A peer that left ARNs undescribed in any round is not ranked on time: its
+    ratio cells say ``incomplete`` beside its failed (and lost) count.
+    """
     lines = [
         "| peer | rounds (ok) | " + " | ".join(metric.header for metric in metrics) + " |",
         "|---|---|" + "---|" * len(metrics),
     ]
     for peer, these in _grouped(runs).items():
         ok = sum(run.ok for run in these)
-        cells = [spread(_values(these, metric.value), metric.spec) for metric in metrics]
+        short = incomplete_cell(these) if these[0].ideal_seconds is not None else None
+        cells = [
+            short
+            if short is not None and metric.ranked
+            else spread(_values(these, metric.value), metric.spec)
+            for metric in metrics
+        ]
         lines.append(f"| {peer} | {len(these)} ({ok}) | " + " | ".join(cells) + " |")
     return lines
 
@@ -384,6 +463,7 @@ def client_paths_table(runs: list[PeerRun]) -> list[str]:
 
 # -- targets -----------------------------------------------------------------------
 
+WALL = "wall / ideal (whole process)"
 Check = tuple[str, float | None, float, str]
 """(what, measured, bound, unit): one of sagefetch's targets."""
 
@@ -392,14 +472,14 @@ def _target_checks(run: PeerRun) -> list[Check]:
     """sagefetch's targets in ``run``'s scenario."""
     ratio, share = run.ratio, run.throttled_share
     checks: dict[str, list[Check]] = {
-        "S1": [("wall / ideal", ratio, 1.05, "x"), ("throttled", _pct(share), 3.0, "%")],
-        "S2": [("wall / ideal", ratio, 1.05, "x"), ("throttled", _pct(share), 3.0, "%")],
+        "S1": [(WALL, ratio, 1.05, "x"), ("throttled", _pct(share), 3.0, "%")],
+        "S2": [(WALL, ratio, 1.05, "x"), ("throttled", _pct(share), 3.0, "%")],
         "S3": [
-            ("wall / ideal", ratio, 1.15, "x"),
+            (WALL, ratio, 1.15, "x"),
             ("lost", float(run.output.lost), 0.0, ""),
             ("duplicated", float(run.output.duplicated), 0.0, ""),
         ],
-        "S4": [("wall / piecewise ideal", ratio, 1.10, "x")],
+        "S4": [("wall (whole process) / piecewise ideal", ratio, 1.10, "x")],
         "S5": [("CPU ms / 1,000 ARNs", run.cpu_ms_per_1k, S5_CPU_MS_PER_1K, "ms")],
         "S6": [
             ("peak RSS", run.peak_rss_mb, 300.0, "MB"),
@@ -457,6 +537,21 @@ def _met(check: Check, *, ok: bool) -> bool:
     return ok and measured is not None and measured <= bound
 
 
+def verdict(check: Check, *, ok: bool, measured_all: Sequence[float] = ()) -> str:
+    """``met`` or ``**missed**``, judged on the median.
+
+    ``within noise`` when the margin to the bound is smaller than the spread
+    (max - min over the rounds); with one run there is no spread to judge by.
+    """
+    met = _met(check, ok=ok)
+    _what, measured, bound, _unit = check
+    if measured is None or not ok or len(measured_all) < 2:
+        return "met" if met else "**missed**"
+    if abs(bound - measured) < max(measured_all) - min(measured_all):
+        return "met, within noise" if met else "**missed**, within noise"
+    return "met" if met else "**missed**"
+
+
 def _target_row(
     scenario: str, peer: str, check: Check, *, ok: bool, measured_all: Sequence[float] = ()
 ) -> str:
@@ -466,9 +561,13 @@ def _target_row(
     if len(measured_all) > 1:
         low, high = format(min(measured_all), digits), format(max(measured_all), digits)
         shown += f" (median of {len(measured_all)}; {low}-{high})"
+    elif measured is not None:
+        shown += " (1 run: no spread)"
+    if not ok and unit == "x":
+        shown += " (incomplete or not ok: not ranked)"
     return (
         f"| {scenario} | {peer} | {what} <= {bound:g} {unit} | {shown} | "
-        f"{'met' if _met(check, ok=ok) else '**missed**'} |"
+        f"{verdict(check, ok=ok, measured_all=measured_all)} |"
     )
 
 
@@ -501,8 +600,12 @@ def targets_table(runs: list[PeerRun], startup: Startup | None = None) -> list[s
             groups.setdefault((run.scenario, run.peer), []).append(run)
     for (scenario, peer), these in groups.items():
         ok = all(run.ok for run in these)
+        # A time target is not met by a run that left ARNs undescribed.
+        complete = ok and not any(run.incomplete for run in these)
         lines += [
-            _target_row(scenario, peer, check, ok=ok, measured_all=values)
+            _target_row(
+                scenario, peer, check, ok=complete if check[3] == "x" else ok, measured_all=values
+            )
             for check, values in _median_checks(these)
         ]
     return lines
@@ -608,6 +711,21 @@ _SERVICE_NOTE = (
 )
 
 
+def _rounds_note(settings: dict[str, object]) -> str:
+    """How many rounds each cell is the median of, and how targets are judged."""
+    rounds = settings.get("repeat", 1)
+    if rounds == 1:
+        return (
+            "One round (quick or `--repeat 1`): every number is a single run, with no spread; "
+            "a target judged on one run cannot be told from noise."
+        )
+    return (
+        f"Each peer ran {rounds} rounds in turns; tables give median (min-max). Targets are "
+        "judged on the median; one met (or missed) by less than its spread (max - min) is "
+        "marked `within noise`."
+    )
+
+
 def write_markdown(path: Path, report: Report, scenarios: list[Scenario]) -> None:
     """``latest.md``: header, sagefetch's targets, start-up, one table and plot per scenario."""
     settings, runs, startup = report.settings, report.runs, report.startup
@@ -616,14 +734,22 @@ def write_markdown(path: Path, report: Report, scenarios: list[Scenario]) -> Non
         lines += [
             "The machine is shared and noisy: compare peers within one table (measured side by "
             "side in one run), not absolute times across runs. Ideal = max(0, calls - burst) / "
-            "limit + one mean latency (S4: piecewise). `describe s` is the peer's own describe "
-            "phase (client creation, calls, outcomes written); for the CLI it is the process "
-            "wall time minus the wall time of the same command over an empty file "
-            f"({settings.get('cli_overhead_seconds', 0):.2f} s in this run). CPU and peak RSS "
-            "are the whole client process (os.wait4), start-up included; CPU is per 1,000 "
-            "described ARNs. `throttled` is the server's count over all calls it saw. Peers are "
-            "forked by a bare launcher, so peak RSS is each peer's own (floor: "
-            f"{settings.get('rss_floor_mb', 0):.1f} MB, the launcher's size).",
+            "limit + one mean latency (S4: piecewise). `wall / ideal`, the headline, is every "
+            "peer's whole process (fork to exit: interpreter, imports, reading the ARNs, "
+            "opening its client, the calls, the outcomes written) over the ideal; nothing is "
+            "subtracted from any peer. Start-up is its own column: `first call s`, from the "
+            "fork to the server's first counted call (polled every 20 ms). `own phase` is the "
+            "phase a peer timed itself (client creation to outcomes written; the CLI prints "
+            "none: `-`), for reference only. A peer that left any ARN failed or lost is not "
+            "ranked on time: its ratio cells say `incomplete` beside its failed (and lost) "
+            "count. `described`, `failed`, `lost` count distinct ARNs (they add up to the ARNs "
+            "asked for), `duplicated` ARNs with more than one outcome, `unexpected` outcomes "
+            "for ARNs not asked for or unreadable lines, `lines` the output's non-blank lines. "
+            "CPU and peak RSS are the whole client process (os.wait4), start-up included; CPU "
+            "is per 1,000 described ARNs. `throttled` is the server's count over all calls it "
+            "saw. Peers are forked by a bare launcher, so peak RSS is each peer's own (floor: "
+            f"{settings.get('rss_floor_mb', 0):.1f} MB, the launcher's size). "
+            + _rounds_note(settings),
             "",
         ]
     lines += ["## sagefetch targets", "", *targets_table(runs, startup), ""]
@@ -644,7 +770,7 @@ def write_markdown(path: Path, report: Report, scenarios: list[Scenario]) -> Non
             lines += [
                 f"Medians over {rounds} rounds (min-max):",
                 "",
-                *medians_table(these, scenario),
+                *medians_table(these, _metrics(scenario)),
             ]
             lines += ["", "Every run:", ""]
         lines += scenario_table(these, scenario)

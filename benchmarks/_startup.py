@@ -188,9 +188,7 @@ def measure_first_calls(work: Path, runs: int) -> tuple[Timings, list[PeerRun]]:
     measured = []
     with ServerProcess(FIRST_CALL, directory / "server.log") as server:
         for attempt in range(runs + 1):
-            run = run_peer(
-                cli, command, FIRST_CALL, server, expected, directory / str(attempt), 0.0
-            )
+            run = run_peer(cli, command, FIRST_CALL, server, expected, directory / str(attempt))
             if not attempt:
                 continue
             measured.append(run)

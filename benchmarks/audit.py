@@ -1,6 +1,7 @@
 """The AUDIT benchmark: ``sagefetch audit`` (discovery plus describe) against the ideal and by hand.
 
     .venv/bin/python -m benchmarks.audit [--quick] [--scenarios A1,A3] [--peers sagefetch-cli,...]
+                                         [--repeat N]
 
 Writes ``audit.md`` and ``audit.json`` under ``benchmarks/results/``
 (``benchmarks/results/quick/`` with ``--quick``). See "AUDIT" in ``benchmarks/README.md``.
@@ -17,6 +18,7 @@ import sys
 import time
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from benchmarks._harness import (
@@ -26,25 +28,28 @@ from benchmarks._harness import (
     unwind_on_signals,
     work_directory,
 )
-from benchmarks._measure import measure_cli_overhead, measure_rss_floor, run_peer
+from benchmarks._measure import measure_rss_floor, run_peer
 from benchmarks._peers import sagefetch_command
 from benchmarks._processes import BYTECODE_CACHE, ServerProcess
 from benchmarks._report import (
     CALLS,
     CPU,
     DESCRIBE,
-    DUPLICATED,
-    FAILED,
+    FIRST_CALL_COLUMN,
     FIRST_OUTPUT,
+    INTEGRITY,
     LISTING_DONE,
-    LOST,
     PEAK_RSS,
     PEER,
+    PHASE_RATIO,
     PROCESS,
     RATIO,
     RESULT,
+    ROUND,
     THROTTLED,
+    Metric,
     Report,
+    medians_table,
     table,
     versus,
 )
@@ -52,14 +57,14 @@ from benchmarks._scenarios import ACCOUNT, REGION, SEED, Scenario
 from sagefetch.testing import Catalogue, Faults
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from benchmarks._measure import PeerRun
 
 PAGE = 100
 """Items per ListModelPackageGroups / ListModelPackages page, ARNs per describe call."""
 QUICK_SCALE = 0.2
 """``--quick`` keeps a fifth of the groups (and every version of each)."""
+ROUNDS = 3
+"""Rounds of each scenario unless ``--repeat`` says otherwise (``--quick``: 1)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,40 +186,56 @@ PEERS: dict[str, AuditPeer] = {
     for p in (
         AuditPeer("sagefetch-cli", "sagefetch audit (CLI)", None),
         AuditPeer("sagefetch-lib", "discover() into stream()", "audit_sagefetch_library"),
-        AuditPeer("boto3-paginators", "boto3 paginators, sequential, adaptive", "audit_boto3"),
-        AuditPeer("aiobotocore-gather", "aiobotocore, gather(16), standard", "audit_aiobotocore"),
+        AuditPeer(
+            "aiobotocore-concurrent",
+            "aiobotocore: groups listed 16 at once, then gather(16); adaptive, 20 attempts",
+            "audit_aiobotocore",
+        ),
+        AuditPeer(
+            "boto3-sequential-baseline",
+            "baseline: boto3 paginators one listing at a time, then one batch at a time; "
+            "adaptive, 3 attempts",
+            "audit_boto3",
+        ),
     )
 }
 
 
 def run_scenario(
-    scenario: AuditScenario, peers: list[AuditPeer], work: Path, overhead: float, *, keep: bool
+    scenario: AuditScenario, peers: list[AuditPeer], work: Path, *, keep: bool, rounds: int = 1
 ) -> list[PeerRun]:
-    """Start the scenario's server and run each peer against it in turn."""
+    """Start the scenario's server and run each peer against it, ``rounds`` times in turns.
+
+    Each round starts one peer later than the last (as ``benchmarks.run`` does).
+    """
     (work / scenario.key).mkdir()
     expected = scenario.expected_arns()
     runs = []
     with AuditServer(scenario, work / scenario.key / "server.log") as server:
-        for peer in peers:
-            run = run_peer(
-                peer,
-                partial(peer.command, environment=server.environment),
-                scenario.scenario,
-                server,
-                expected,
-                work,
-                overhead,
-                keep_output=keep,
-            )
-            print(
-                f"{scenario.key} {peer.key:<18} exit {run.exit_code} "
-                f"wall {run.describe_seconds:6.2f} s ({run.ratio or 0:.3f}x ideal) calls "
-                f"{run.calls} throttled {run.throttled} lost {run.output.lost} "
-                f"failed {run.output.failed}",
-                file=sys.stderr,
-                flush=True,
-            )
-            runs.append(run)
+        for round_ in range(rounds):
+            turn = round_ % max(1, len(peers))
+            for peer in peers[turn:] + peers[:turn]:
+                run = run_peer(
+                    peer,
+                    partial(peer.command, environment=server.environment),
+                    scenario.scenario,
+                    server,
+                    expected,
+                    work,
+                    keep_output=keep,
+                    round_=round_,
+                )
+                ratio = "incomplete" if run.incomplete else f"{run.ratio or 0:.3f}x ideal"
+                print(
+                    f"{scenario.key} {peer.key:<26} exit {run.exit_code} "
+                    f"process {run.process_seconds:6.2f} s ({ratio}) calls {run.calls} "
+                    f"throttled {run.throttled} described {run.output.described} "
+                    f"failed {run.output.failed} lost {run.output.lost} "
+                    f"dup {run.output.duplicated} unexpected {run.output.unexpected}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                runs.append(run)
     return runs
 
 
@@ -232,10 +253,46 @@ def _heading(scenario: AuditScenario) -> str:
 
 
 def scenario_table(runs: list[PeerRun]) -> list[str]:
-    """Markdown rows for one scenario; ratios against the ideal and against sagefetch-cli."""
-    columns = [PEER, RESULT, DESCRIBE, RATIO, versus("sagefetch-cli", runs), LISTING_DONE]
-    columns += [FIRST_OUTPUT, PROCESS, CALLS, THROTTLED, LOST, DUPLICATED, FAILED, CPU, PEAK_RSS]
-    return table(runs, columns)
+    """Every run of one scenario; ratios against the ideal and against sagefetch-cli."""
+    rounds = [ROUND] if any(run.round for run in runs) else []
+    columns = [PEER, *rounds, RESULT, RATIO, PROCESS, versus("sagefetch-cli", runs)]
+    columns += [FIRST_CALL_COLUMN, PHASE_RATIO, DESCRIBE, LISTING_DONE, FIRST_OUTPUT, CALLS]
+    columns += [THROTTLED, *INTEGRITY, CPU, PEAK_RSS]
+    ordered = sorted(runs, key=lambda run: (run.round, [r.peer for r in runs].index(run.peer)))
+    return table(ordered, columns)
+
+
+def _versus_cli(runs: list[PeerRun]) -> dict[int, float]:
+    """Process wall time of ``sagefetch-cli`` in each round it completed."""
+    return {
+        run.round: run.process_seconds
+        for run in runs
+        if run.peer == "sagefetch-cli" and run.ok and not run.incomplete
+    }
+
+
+def summary_table(runs: list[PeerRun]) -> list[str]:
+    """One row per peer: medians (min-max) over the rounds; ``incomplete`` is never ranked."""
+    cli = _versus_cli(runs)
+
+    def over_cli(run: PeerRun) -> float | None:
+        reference = cli.get(run.round)
+        return None if reference is None else run.process_seconds / reference
+
+    metrics = [
+        Metric("wall / ideal", lambda run: run.ratio, ".3f", ranked=True),
+        Metric("process s", lambda run: run.process_seconds, ".2f"),
+        Metric("wall / sagefetch-cli (same round)", over_cli, ".2f", ranked=True),
+        Metric("first call s", lambda run: run.first_call_seconds, ".2f"),
+        Metric("throttled %", lambda run: 100 * (run.throttled_share or 0), ".1f"),
+        Metric("described", lambda run: float(run.output.described), ".0f"),
+        Metric("failed", lambda run: float(run.output.failed), ".0f"),
+        Metric("lost", lambda run: float(run.output.lost), ".0f"),
+        Metric("duplicated", lambda run: float(run.output.duplicated), ".0f"),
+        Metric("unexpected", lambda run: float(run.output.unexpected), ".0f"),
+        Metric("CPU s", lambda run: run.cpu_seconds, ".2f"),
+    ]
+    return medians_table(runs, metrics)
 
 
 def write_reports(results: Path, report: Report, scenarios: list[AuditScenario]) -> str:
@@ -244,23 +301,48 @@ def write_reports(results: Path, report: Report, scenarios: list[AuditScenario])
     tables = []
     for scenario in scenarios:
         these = [run for run in report.runs if run.scenario == scenario.key]
-        if these:
-            tables += [_heading(scenario), *scenario_table(these), ""]
+        if not these:
+            continue
+        tables += [_heading(scenario)]
+        rounds = max(run.round for run in these) + 1
+        if rounds > 1:
+            tables += [f"Medians over {rounds} rounds (min-max):", "", *summary_table(these), ""]
+            tables += ["Every run:", ""]
+        tables += [*scenario_table(these), ""]
+    repeat = settings.get("repeat", 1)
+    peer_labels = settings.get("peers", {})
+    assert isinstance(peer_labels, dict)
+    rounds_note = (
+        "One round: every number is a single run, with no spread."
+        if repeat == 1
+        else f"Each peer ran {repeat} rounds in turns (the order rotating); tables give "
+        "median (min-max)."
+    )
     lines = [
         *report.header_lines("sagefetch AUDIT benchmark results", diff_file=None),
         "Server: moto backend in its own process; every call (ListModelPackageGroups, "
         "ListModelPackages, BatchDescribeModelPackage) takes a token from one bucket that "
         "starts full (`burst` tokens). Ideal = max(0, fewest calls - burst) / rate + one mean "
-        "latency. `describe s` is the peer's own timed phase (client creation, listing, "
-        "describing, records written); for the CLI it is the process wall time minus that of "
-        "`sagefetch describe` over an empty file "
-        f"({settings.get('cli_overhead_seconds', 0):.2f} s). `describe / sagefetch-cli` > 1 "
-        "means slower than `sagefetch audit`. `listing done s`: when the hand-written peers "
-        "finished listing (they list, then describe); sagefetch interleaves both. `first "
-        "output s` (the first record) is from the process launch. `calls` and `throttled` are "
-        "the server's counts (every attempt, listing included). CPU and peak RSS are the "
-        "whole client process (os.wait4; floor "
-        f"{settings.get('rss_floor_mb', 0):.1f} MB). Compare peers within one table only.",
+        "latency. `wall / ideal`, the headline, is every peer's whole process (fork to exit, "
+        "start-up included) over the ideal; nothing is subtracted from any peer. `first call "
+        "s` is start-up, from the fork to the server's first counted call. `own phase` is "
+        "what a peer timed itself (client creation, listing, describing, records written; "
+        "the CLI prints none), for reference. `wall / sagefetch-cli` > 1 means slower than "
+        "`sagefetch audit` in the same round. A peer that left any package failed or lost is "
+        "not ranked on time: `incomplete` beside its failed (and lost) count. `described`, "
+        "`failed`, `lost` count distinct ARNs; `duplicated` ARNs with more than one record; "
+        "`unexpected` records for ARNs not in the registry, or unreadable; `lines` the "
+        "output's non-blank lines. `listing done s`: when the hand-written peers finished "
+        "listing (they list, then describe); sagefetch interleaves both. `first output s` "
+        "(the first record) is from the process launch. `calls` and `throttled` are the "
+        "server's counts (every attempt, listing included). CPU and peak RSS are the whole "
+        "client process (os.wait4; floor "
+        f"{settings.get('rss_floor_mb', 0):.1f} MB). Compare peers within one table only. "
+        + rounds_note,
+        "",
+        "| peer | what it is |",
+        "|---|---|",
+        *(f"| `{key}` | {label} |" for key, label in peer_labels.items()),
         "",
         *tables,
     ]
@@ -292,27 +374,43 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a fifth of the groups")
     parser.add_argument("--scenarios", type=comma_separated(SCENARIOS), default=list(SCENARIOS))
     parser.add_argument("--peers", type=comma_separated(PEERS), default=list(PEERS))
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"rounds of each scenario's peers, in turns (default {ROUNDS}, --quick 1)",
+    )
+    parser.add_argument(
+        "--commit",
+        metavar="REV",
+        default=None,
+        help="measure src/sagefetch of this commit (default: the working tree at the start)",
+    )
+    parser.add_argument("--results", type=Path, default=None, help="where the results go")
     parser.add_argument("--keep-work", action="store_true", help="keep outputs and logs")
     args = parser.parse_args(argv)
+    rounds = args.repeat if args.repeat is not None else (1 if args.quick else ROUNDS)
+    if rounds < 1:
+        parser.error("--repeat must be >= 1")
     unwind_on_signals()
     scale = QUICK_SCALE if args.quick else 1.0
     scenarios = [SCENARIOS[key].scaled(scale) for key in args.scenarios]
     peers = [PEERS[key] for key in args.peers]
-    results = RESULTS / "quick" if args.quick else RESULTS
+    results = args.results or (RESULTS / "quick" if args.quick else RESULTS)
     results.mkdir(parents=True, exist_ok=True)
     report = Report(
         {
             "command": shlex.join(["python", "-m", "benchmarks.audit", *(argv or sys.argv[1:])]),
             "peers": {p.key: p.label for p in peers},
+            "repeat": rounds,
             "bytecode_cache": str(BYTECODE_CACHE),
         }
     )
     tables = ""
     try:
         with work_directory("sagefetch-audit-", keep=args.keep_work) as work:
-            report.settings["sagefetch_source"] = pin_sagefetch(work).describe()
-            overhead = measure_cli_overhead(work)
-            report.settings["cli_overhead_seconds"] = overhead
+            report.settings["sagefetch_source"] = pin_sagefetch(work, args.commit).describe()
             report.settings["rss_floor_mb"] = measure_rss_floor(work)
             for scenario in scenarios:
                 print(
@@ -321,7 +419,9 @@ def main(argv: list[str] | None = None) -> int:
                     file=sys.stderr,
                     flush=True,
                 )
-                report.runs += run_scenario(scenario, peers, work, overhead, keep=args.keep_work)
+                report.runs += run_scenario(
+                    scenario, peers, work, keep=args.keep_work, rounds=rounds
+                )
                 report.stamp()
                 tables = write_reports(results, report, scenarios)
     except KeyboardInterrupt:

@@ -26,7 +26,7 @@ from benchmarks._harness import (
     unwind_on_signals,
     work_directory,
 )
-from benchmarks._measure import measure_cli_overhead, measure_rss_floor, run_peer
+from benchmarks._measure import measure_rss_floor, run_peer
 from benchmarks._peers import PEERS
 from benchmarks._processes import BYTECODE_CACHE, ServerProcess
 from benchmarks._report import Report, plot_scenario, write_markdown
@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from benchmarks._startup import Startup
 
 QUICK_SCALE = 0.1
+#: Rounds of every scenario unless ``--repeat`` says otherwise (``--quick``: 1).
+ROUNDS, QUICK_ROUNDS = 3, 1
 #: The ``--scenarios`` key of the start-up measurement.
 STARTUP = "STARTUP"
 
@@ -87,9 +89,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--repeat",
         type=_positive,
-        default=1,
+        default=None,
         metavar="N",
-        help="run each scenario's peers N rounds, in turns (tables: medians, min-max)",
+        help=(
+            f"run each scenario's peers N rounds, in turns (tables: medians, min-max; "
+            f"default {ROUNDS}, --quick {QUICK_ROUNDS})"
+        ),
     )
     parser.add_argument(
         "--startup-runs",
@@ -108,7 +113,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--keep-work", action="store_true", help="keep the work directory (ARN files, logs)"
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.repeat is None:
+        args.repeat = QUICK_ROUNDS if args.quick else ROUNDS
+    return args
 
 
 def select_scenarios(args: argparse.Namespace) -> list[Scenario]:
@@ -132,6 +140,9 @@ def _ms(seconds: float | None) -> str:
 
 def _summary(run: PeerRun) -> str:
     ratio = "-" if run.ratio is None else f"{run.ratio:.3f}x"
+    if run.incomplete and run.ratio is not None:
+        ratio = "incomplete"
+    phase = "-" if run.describe_seconds is None else f"{run.describe_seconds:.2f} s"
     share = "-" if run.throttled_share is None else f"{run.throttled_share:.1%}"
     cpu = "-" if run.cpu_ms_per_1k is None else f"{run.cpu_ms_per_1k:.1f}"
     state = "TIMEOUT" if run.timed_out else f"exit {run.exit_code}"
@@ -141,12 +152,13 @@ def _summary(run: PeerRun) -> str:
             f"{run.scenario} {run.peer:<24} {state:<8} calls {run.calls}  throttled {share:>6}  "
             f"answered {service.answered}/{service.requests}  failed {service.failed}  "
             f"p50 {_ms(service.latency_p50)}  p99 {_ms(service.latency_p99)}  "
-            f"last answer {run.describe_seconds:.2f} s  CPU {run.cpu_seconds:.2f} s"
+            f"last answer {phase}  CPU {run.cpu_seconds:.2f} s"
         )
     return (
-        f"{run.scenario} {run.peer:<24} {state:<8} ideal {ratio:>7}  describe "
-        f"{run.describe_seconds:7.2f} s  throttled {share:>6}  lost {run.output.lost}  "
-        f"dup {run.output.duplicated}  failed {run.output.failed}  CPU {cpu} ms/1k  "
+        f"{run.scenario} {run.peer:<24} {state:<8} process/ideal {ratio:>10}  process "
+        f"{run.process_seconds:7.2f} s  own phase {phase}  throttled {share:>6}  "
+        f"lost {run.output.lost}  dup {run.output.duplicated}  failed {run.output.failed}  "
+        f"unexpected {run.output.unexpected}  CPU {cpu} ms/1k  "
         f"RSS {run.peak_rss_mb:.0f} MB"
     )
 
@@ -155,7 +167,6 @@ def run_scenario(
     scenario: Scenario,
     peers: list[Peer],
     work: Path,
-    cli_overhead: float,
     *,
     named: bool = False,
     rounds: int = 1,
@@ -190,7 +201,6 @@ def run_scenario(
                     server,
                     expected,
                     work,
-                    cli_overhead,
                     requests=requests,
                     round_=round_,
                 )
@@ -213,11 +223,12 @@ def _startup_summary(startup: Startup) -> str:
 def _mode(args: argparse.Namespace) -> str:
     if args.scenarios == [STARTUP]:
         return "start-up only"
+    rounds = "1 round: no spread" if args.repeat == 1 else f"{args.repeat} rounds"
     if args.quick:
-        return "quick"
+        return f"quick, {rounds}"
     if args.scale not in {None, 1.0} or args.size:
-        return "custom sizes"
-    return "full" if args.repeat == 1 else f"full, {args.repeat} rounds"
+        return f"custom sizes, {rounds}"
+    return f"full, {rounds}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -252,15 +263,6 @@ def main(argv: list[str] | None = None) -> int:
             if source.diff:
                 diff_file.write_text(source.diff)
             print(f"sagefetch source: {source.describe()}", file=sys.stderr)
-            overhead = 0.0
-            if any(
-                p.is_cli and p.takes_part(s, named=bool(args.peers))
-                for p in peers
-                for s in scenarios
-            ):
-                overhead = measure_cli_overhead(work)
-                print(f"sagefetch CLI start-up and shut-down: {overhead:.2f} s", file=sys.stderr)
-            report.settings["cli_overhead_seconds"] = overhead
             report.settings["rss_floor_mb"] = measure_rss_floor(work)
             if STARTUP in args.scenarios:
                 print(f"== {STARTUP}: start-up, {args.startup_runs} runs each", file=sys.stderr)
@@ -280,7 +282,6 @@ def main(argv: list[str] | None = None) -> int:
                     scenario,
                     peers,
                     work,
-                    overhead,
                     named=args.peers is not None,
                     rounds=args.repeat,
                 )

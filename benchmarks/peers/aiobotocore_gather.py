@@ -1,4 +1,10 @@
-"""Peer 3: aiobotocore, asyncio.gather under a Semaphore(16), standard retries."""
+"""Peer 3: aiobotocore, asyncio.gather under a Semaphore(16), botocore's own retries.
+
+``--retry-mode adaptive --attempts 20`` is what a careful SDK user writes
+against a throttling API (the ``aiobotocore-adaptive`` peer): botocore's
+client-side rate limiter backs off on throttles, with attempts enough to get
+through. Without options: ``standard`` retries, botocore's default 3 attempts.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +14,22 @@ from typing import TYPE_CHECKING, Any
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 
-from benchmarks.peers._io import DescribeClock, OutcomeFile, batches, parse_args, read_arns
+from benchmarks.peers._io import DescribeClock, OutcomeFile, argument_parser, batches, read_arns
 
 if TYPE_CHECKING:
     from pathlib import Path
 
 CONCURRENCY = 16
+#: botocore's default total attempts in ``standard`` and ``adaptive`` mode.
+DEFAULT_ATTEMPTS = 3
+
+
+def client_config(mode: str, attempts: int) -> AioConfig:
+    """The peers' client: ``mode`` retries, ``attempts`` in all, a pool of 16 connections."""
+    return AioConfig(
+        retries={"mode": mode, "total_max_attempts": attempts},
+        max_pool_connections=CONCURRENCY,
+    )
 
 
 async def describe(
@@ -29,8 +45,7 @@ async def describe(
     out.write_response(response)
 
 
-async def run(arns: list[str], out_file: Path) -> None:
-    config = AioConfig(retries={"mode": "standard"}, max_pool_connections=CONCURRENCY)
+async def run(arns: list[str], out_file: Path, config: AioConfig) -> None:
     semaphore = asyncio.Semaphore(CONCURRENCY)
     with OutcomeFile(out_file) as out, DescribeClock():
         async with get_session().create_client("sagemaker", config=config) as client:
@@ -38,8 +53,12 @@ async def run(arns: list[str], out_file: Path) -> None:
 
 
 def main() -> None:
-    args = parse_args(__doc__ or "")
-    asyncio.run(run(read_arns(args.arn_file), args.out_file))
+    parser = argument_parser(__doc__ or "")
+    parser.add_argument("--retry-mode", choices=("standard", "adaptive"), default="standard")
+    parser.add_argument("--attempts", type=int, default=DEFAULT_ATTEMPTS)
+    args = parser.parse_args()
+    config = client_config(args.retry_mode, args.attempts)
+    asyncio.run(run(read_arns(args.arn_file), args.out_file, config))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,11 @@
-"""Audit peer: aiobotocore paginators one after another, then gather under a Semaphore(16)."""
+"""Audit peer: aiobotocore, every group's versions listed concurrently, then gather to describe.
+
+What a competent async user writes: the group pages through the paginator,
+then each group's versions (and the unversioned packages) listed at once
+under a ``Semaphore(16)``, then every batch of 100 described with
+``asyncio.gather`` under the same bound. One client, botocore's adaptive retry
+mode with 20 attempts (``benchmarks.peers.aiobotocore_gather.client_config``).
+"""
 
 from __future__ import annotations
 
@@ -8,17 +15,30 @@ import time
 from pathlib import Path
 from typing import Any
 
-from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 
 from benchmarks.peers._io import DescribeClock, OutcomeFile, batches, report
-from benchmarks.peers.aiobotocore_gather import CONCURRENCY, describe
+from benchmarks.peers.aiobotocore_gather import CONCURRENCY, client_config, describe
 
 PAGE = {"PageSize": 100}
+ATTEMPTS = 20
 
 
-async def list_arns(client: Any) -> list[str]:
-    """Every group, every version of each, and the packages outside any group."""
+async def list_packages(
+    client: Any, semaphore: asyncio.Semaphore, listing: dict[str, str]
+) -> list[str]:
+    """Every page of one listing (a group's versions, or the unversioned packages)."""
+    async with semaphore:
+        paginator = client.get_paginator("list_model_packages")
+        return [
+            package["ModelPackageArn"]
+            async for page in paginator.paginate(**listing, PaginationConfig=PAGE)
+            for package in page["ModelPackageSummaryList"]
+        ]
+
+
+async def list_arns(client: Any, semaphore: asyncio.Semaphore) -> list[str]:
+    """Every group, then every group's versions and the unversioned packages, concurrently."""
     names = [
         group["ModelPackageGroupName"]
         async for page in client.get_paginator("list_model_package_groups").paginate(
@@ -26,24 +46,19 @@ async def list_arns(client: Any) -> list[str]:
         )
         for group in page["ModelPackageGroupSummaryList"]
     ]
-    packages = client.get_paginator("list_model_packages")
     listings = [{"ModelPackageGroupName": name} for name in names]
     listings.append({"ModelPackageType": "Unversioned"})
-    return [
-        package["ModelPackageArn"]
-        for listing in listings
-        async for page in packages.paginate(**listing, PaginationConfig=PAGE)
-        for package in page["ModelPackageSummaryList"]
-    ]
+    pages = await asyncio.gather(*(list_packages(client, semaphore, lst) for lst in listings))
+    return [arn for arns in pages for arn in arns]
 
 
 async def run(out_file: Path) -> None:
-    config = AioConfig(retries={"mode": "standard"}, max_pool_connections=CONCURRENCY)
     semaphore = asyncio.Semaphore(CONCURRENCY)
+    config = client_config("adaptive", ATTEMPTS)
     with OutcomeFile(out_file) as out, DescribeClock():
         started = time.perf_counter()
         async with get_session().create_client("sagemaker", config=config) as client:
-            arns = await list_arns(client)
+            arns = await list_arns(client, semaphore)
             report(list_seconds=round(time.perf_counter() - started, 3), listed=len(arns))
             await asyncio.gather(*(describe(client, semaphore, b, out) for b in batches(arns)))
 

@@ -1,4 +1,7 @@
-"""Audit peer: boto3 paginators, then one batch of 100 after another, adaptive retries."""
+"""Audit baseline: boto3 paginators one listing after another, then one batch of 100 after
+another, adaptive retries (botocore's default 3 attempts). Sequential on purpose: the floor
+a user gets with no concurrency at all, not how a competent async user lists.
+"""
 
 from __future__ import annotations
 
