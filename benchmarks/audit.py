@@ -136,6 +136,8 @@ class AuditPeer:
     label: str
     module: str | None
     """``benchmarks.peers.<module> OUT_FILE``; ``None`` for ``sagefetch audit``."""
+    options: tuple[str, ...] = ()
+    """More arguments for the script."""
 
     @property
     def is_cli(self) -> bool:
@@ -148,7 +150,13 @@ class AuditPeer:
                 "--endpoint-url", environment["AWS_ENDPOINT_URL_SAGEMAKER"],
                 "--region", environment["AWS_DEFAULT_REGION"], "--no-progress", "--quiet",
             ]  # fmt: skip
-        return [sys.executable, "-m", f"benchmarks.peers.{self.module}", str(out_file)]
+        return [
+            sys.executable,
+            "-m",
+            f"benchmarks.peers.{self.module}",
+            str(out_file),
+            *self.options,
+        ]
 
 
 _A1_FAULTS = Faults(rate=20.0, burst=5, latency=0.03, jitter=0.02, seed=SEED)
@@ -190,6 +198,12 @@ PEERS: dict[str, AuditPeer] = {
             "aiobotocore-concurrent",
             "aiobotocore: groups listed 16 at once, then gather(16); adaptive, 20 attempts",
             "audit_aiobotocore",
+        ),
+        AuditPeer(
+            "aiobotocore-concurrent-standard",
+            "aiobotocore: groups listed 16 at once, then gather(16); standard, 20 attempts",
+            "audit_aiobotocore",
+            ("--retry-mode", "standard"),
         ),
         AuditPeer(
             "boto3-sequential-baseline",

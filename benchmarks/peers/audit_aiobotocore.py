@@ -4,7 +4,8 @@ What a competent async user writes: the group pages through the paginator,
 then each group's versions (and the unversioned packages) listed at once
 under a ``Semaphore(16)``, then every batch of 100 described with
 ``asyncio.gather`` under the same bound. One client, botocore's adaptive retry
-mode with 20 attempts (``benchmarks.peers.aiobotocore_gather.client_config``).
+mode with 20 attempts (``benchmarks.peers.aiobotocore_gather.client_config``);
+``--retry-mode standard``: standard retries, the same 20 attempts.
 """
 
 from __future__ import annotations
@@ -52,9 +53,9 @@ async def list_arns(client: Any, semaphore: asyncio.Semaphore) -> list[str]:
     return [arn for arns in pages for arn in arns]
 
 
-async def run(out_file: Path) -> None:
+async def run(out_file: Path, retry_mode: str) -> None:
     semaphore = asyncio.Semaphore(CONCURRENCY)
-    config = client_config("adaptive", ATTEMPTS)
+    config = client_config(retry_mode, ATTEMPTS)
     with OutcomeFile(out_file) as out, DescribeClock():
         started = time.perf_counter()
         async with get_session().create_client("sagemaker", config=config) as client:
@@ -66,7 +67,9 @@ async def run(out_file: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("out_file", type=Path)
-    asyncio.run(run(parser.parse_args().out_file))
+    parser.add_argument("--retry-mode", choices=("standard", "adaptive"), default="adaptive")
+    args = parser.parse_args()
+    asyncio.run(run(args.out_file, args.retry_mode))
 
 
 if __name__ == "__main__":
