@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import threading
 from collections import Counter
@@ -17,13 +18,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
+import botocore.session
 import pytest
-from moto.iam.models import iam_backends
+from moto.ec2.models.availability_zones_and_regions import RegionsAndZonesBackend
+from moto.iam.models import get_account_id_from, iam_backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.organizations.models import organizations_backends
 
 from sagefetch.testing import LocalSageMaker
-from sagefetch.testing._http import WSGIServer
+from sagefetch.testing._http import WSGIServer, call_wsgi
 from sagefetch.testing._moto import install_batch_describe, reset_account
 from tests.processes import SAGEFETCH
 from tests.sts import assumed_roles
@@ -45,6 +48,8 @@ class Refusals:
 
     roles_in: set[str] = field(default_factory=set)
     actions: dict[str, str] = field(default_factory=dict)
+    regions_off: dict[str, set[str]] = field(default_factory=dict)
+    """Regions an account has not enabled, besides moto's opt-in ones (DescribeRegions)."""
 
 
 def refusing(app: WSGIApplication, refusals: Refusals) -> WSGIApplication:
@@ -65,6 +70,8 @@ def refusing(app: WSGIApplication, refusals: Refusals) -> WSGIApplication:
             ).encode()
             start_response("403 Forbidden", [("Content-Type", "text/xml")])
             return [payload]
+        if form.get("Action") == ["DescribeRegions"]:
+            return _regions_off(app, environ, start_response, refusals.regions_off)
         code = refusals.actions.get(target.rpartition(".")[2])
         if code is not None:
             payload = json.dumps({"__type": code, "Message": f"Refused: {code}."}).encode()
@@ -73,6 +80,28 @@ def refusing(app: WSGIApplication, refusals: Refusals) -> WSGIApplication:
         return app(environ, start_response)
 
     return serve
+
+
+def _regions_off(
+    app: WSGIApplication,
+    environ: WSGIEnvironment,
+    start_response: StartResponse,
+    regions_off: dict[str, set[str]],
+) -> Iterable[bytes]:
+    """The DescribeRegions answer, with the caller's account's regions_off not opted in."""
+    key = re.search(r"Credential=([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+    off = regions_off.get(get_account_id_from(key.group(1)) if key else "", set())
+    status, headers, payload = call_wsgi(app, environ)
+
+    def opt_out(item: re.Match[bytes]) -> bytes:
+        name = re.search(rb"<regionName>([^<]*)</regionName>", item.group())
+        if name is None or name.group(1).decode() not in off:
+            return item.group()
+        return re.sub(rb"<optInStatus>[^<]*<", b"<optInStatus>not-opted-in<", item.group())
+
+    payload = re.sub(rb"<item>.*?</item>", opt_out, payload, flags=re.DOTALL)
+    start_response(status, [(k, v) for k, v in headers if k.lower() != "content-length"])
+    return [payload]
 
 
 class Organization:
@@ -353,6 +382,53 @@ def test_every_page_of_accounts_is_listed(organization: Organization, tmp_path: 
     assert audited == {*extra, *others}
 
 
+#: SageMaker's regions in the aws partition, and those moto's accounts have enabled.
+SAGEMAKER_REGIONS = botocore.session.get_session().get_available_regions("sagemaker", "aws")
+MOTO_ENABLED = set(RegionsAndZonesBackend.regions_opt_in_not_required)
+
+
+@pytest.mark.timeout(240)
+def test_regions_all_audits_each_accounts_enabled_sagemaker_regions(
+    organization: Organization, tmp_path: Path
+) -> None:
+    """--regions all: per account, SageMaker regions it has enabled; the others skipped, counted.
+
+    data has also turned eu-west-1 off: its packages there are not audited. The
+    denied member's regions cannot be listed: one stopped shard, the others go on.
+    """
+    organization.refusals.regions_off[organization.ids["data"]] = {"eu-west-1"}
+    output, path = tmp_path / "audit.jsonl", tmp_path / "summary.json"
+
+    result = _audit(
+        "--regions", "all", "--accounts", "data,ml-dev,denied", "-o", str(output),
+        "--summary-json", str(path),
+    )  # fmt: skip
+
+    assert result.returncode == 5, result.stderr
+    assert Counter(record["arn"] for record in _records(output)) == organization.packages(
+        "ml-dev"
+    ) + organization.packages("data", regions=["us-east-1"])
+    enabled = [region for region in SAGEMAKER_REGIONS if region in MOTO_ENABLED]
+    assert {"us-east-1", "eu-west-1"} <= set(enabled) < set(SAGEMAKER_REGIONS)
+    summary = json.loads(path.read_text())
+    listed = {account["account_name"]: account for account in summary["regions"]["accounts"]}
+    assert listed["ml-dev"]["enabled"] == enabled
+    assert set(listed["ml-dev"]["not_enabled"]) == set(SAGEMAKER_REGIONS) - MOTO_ENABLED
+    assert listed["data"]["enabled"] == [region for region in enabled if region != "eu-west-1"]
+    assert "eu-west-1" in listed["data"]["not_enabled"]
+    assert listed["denied"]["enabled"] == []
+    assert listed["denied"]["stopped"]["error"] == "CredentialsError"
+    assert summary["regions"]["not_enabled"] == 2 * len(SAGEMAKER_REGIONS) - 2 * len(enabled) + 1
+    shards = Counter((shard["account_name"], shard["region"]) for shard in summary["shards"])
+    assert shards == Counter(
+        [("ml-dev", region) for region in enabled]
+        + [("data", region) for region in enabled if region != "eu-west-1"]
+        + [("denied", None)]
+    )
+    assert f"denied ({organization.ids['denied']}): cannot assume" in result.stderr
+    assert "SageMaker regions not enabled in their account skipped" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("setup", "code", "message"),
     [
@@ -402,6 +478,7 @@ def test_an_organization_that_cannot_be_listed_stops_the_audit(
         pytest.param(["--member-role-name", "arn:aws:iam::1:role/x"], "not an IAM role name",
                      id="role-arn-as-name"),
         pytest.param(["--ou", "ml"], "expected an organizational unit", id="bad-ou"),
+        pytest.param(["--regions", "all,us-east-1"], "stands alone", id="all-and-a-region"),
     ],
 )  # fmt: skip
 def test_org_usage_errors_exit_2(args: list[str], message: str) -> None:

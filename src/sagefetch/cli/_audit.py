@@ -17,9 +17,10 @@ from ._organization import DEFAULT_MEMBER_ROLE, Organization, list_organization,
 from ._parser import fetcher_settings
 from ._progress import JobProgress, print_shards, shows_progress, stop_message
 from ._records import Format, OutputError, Recorded, files_read, open_output, writer_for
+from ._regions import ALL_REGIONS, AccountRegions, list_enabled_regions, region_shards
 from ._reports import Shard, ShardReport, audit_exit_code
 from ._shards import run_audit, shard_fetchers, shard_reports
-from ._summary import audit_figures, organization_figures
+from ._summary import audit_figures, organization_figures, regions_figures
 from ._text import printable
 from ._where import parse_condition
 
@@ -35,9 +36,14 @@ __all__ = ["audit"]
 
 
 def _shards(args: argparse.Namespace) -> tuple[list[Shard], list[ReadFile]]:
-    """The shards the command line asks for, and the files it names that the run reads."""
+    """The shards the command line asks for, and the files it names that the run reads.
+
+    With ``--regions all``, one shard per account, its region to be listed.
+    """
     if args.regions and args.region:
         raise UsageError("give --regions or --region, not both")
+    if args.regions and ALL_REGIONS in args.regions and len(args.regions) > 1:
+        raise UsageError(f"--regions {ALL_REGIONS} stands alone: not with other regions")
     if args.profiles and args.profile:
         raise UsageError(
             "give --profiles or --profile, not both\n"
@@ -67,7 +73,7 @@ def _shards(args: argparse.Namespace) -> tuple[list[Shard], list[ReadFile]]:
             role_account(role_arn)
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
-    regions: list[str | None] = args.regions or [args.region]
+    regions: list[str | None] = _regions(args) or [None]
     accounts: list[tuple[str | None, str | None]] = [
         *((profile, None) for profile in args.profiles or []),
         *((args.profile, role) for role in dict.fromkeys(args.role_arn)),
@@ -103,9 +109,18 @@ def _member_role(args: argparse.Namespace) -> str:
     return str(args.member_role_name or DEFAULT_MEMBER_ROLE)
 
 
-def _regions(args: argparse.Namespace) -> list[str] | None:
-    """The regions the command line names; None: each account's own (or the default)."""
-    regions: list[str] | None = args.regions or ([args.region] if args.region else None)
+def _all_regions(args: argparse.Namespace) -> bool:
+    return bool(args.regions) and args.regions == [ALL_REGIONS]
+
+
+def _regions(args: argparse.Namespace) -> list[str | None] | None:
+    """The regions the command line names; None: each account's own (or the default).
+
+    ``--regions all``: one region to be listed, ``[None]``.
+    """
+    if _all_regions(args):
+        return [None]
+    regions: list[str | None] | None = args.regions or ([args.region] if args.region else None)
     return regions
 
 
@@ -120,7 +135,7 @@ async def _organization_shards(args: argparse.Namespace, organization: Organizat
     accounts = await list_organization(
         organization,
         profile=args.profile,
-        region=regions[0] if regions else None,
+        region=regions[0] if regions else None,  # where Organizations and STS are called
         call_timeout=args.timeout,
         max_attempts=args.max_attempts,
         max_rate=args.max_rate,
@@ -142,6 +157,33 @@ async def _organization_shards(args: argparse.Namespace, organization: Organizat
             f"{organization.inactive} not active)"
         )
     return account_shards(selected, regions=regions, profile=args.profile)
+
+
+def _reports(
+    shards: list[Shard], listings: list[AccountRegions]
+) -> tuple[list[ShardReport], list[ShardReport]]:
+    """Every shard's report, in order, and those of the shards to run.
+
+    With ``--regions all`` (``listings``), each account's regions are its
+    shards; an account whose regions could not be listed is one stopped shard.
+    """
+    if not listings:
+        reports = shard_reports(shards)
+        return reports, reports
+    reports, runnable = [], []
+    for listing in listings:
+        if listing.stopped is not None:
+            shard = listing.shard
+            reports.append(
+                ShardReport(
+                    shard=shard, account=shard.account, stopped=listing.stopped, finished=True
+                )
+            )
+            continue
+        ran = shard_reports(region_shards([listing]))
+        reports += ran
+        runnable += ran
+    return reports, runnable
 
 
 async def audit(args: argparse.Namespace, stderr: Console, summary: RunSummary) -> int:
@@ -174,13 +216,25 @@ async def audit(args: argparse.Namespace, stderr: Console, summary: RunSummary) 
         except RunStoppedError as exc:
             print(f"sagefetch audit: {stop_message(exc)}", file=sys.stderr)
             return EXIT_USAGE if isinstance(exc, ConfigurationError) else EXIT_STOPPED
+    listings: list[AccountRegions] = []
+    if _all_regions(args):
+        summary.follow(lambda: regions_figures(listings))
+        listings = await list_enabled_regions(
+            shards,
+            call_timeout=args.timeout,
+            max_attempts=args.max_attempts,
+            max_rate=args.max_rate,
+            concurrency=args.max_shards,
+        )
+    reports, runnable = _reports(shards, listings)
     try:  # before the output is opened: a bad option leaves it as it was
         fetchers = shard_fetchers(
-            shards, endpoint_url=args.endpoint_url, settings=fetcher_settings(args)
+            [report.shard for report in runnable],
+            endpoint_url=args.endpoint_url,
+            settings=fetcher_settings(args),
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    reports = shard_reports(shards)
     with ExitStack() as files:
         out, recorded = open_output(
             args.output,
@@ -195,7 +249,7 @@ async def audit(args: argparse.Namespace, stderr: Console, summary: RunSummary) 
         ) as bar:
             try:
                 await run_audit(
-                    reports,
+                    runnable,
                     fetchers,
                     discovery=discovery,
                     conditions=conditions,
@@ -215,6 +269,13 @@ async def audit(args: argparse.Namespace, stderr: Console, summary: RunSummary) 
         resuming=args.resume,
         earlier=recorded if args.resume else None,
     )
+    if listings:
+        skipped = sum(len(account.not_enabled) for account in listings)
+        stderr.print(
+            f"--regions all: {skipped:,} SageMaker regions not enabled in their account "
+            f"skipped ({len(listings):,} accounts).",
+            highlight=False,
+        )
     failed_output = [r.stopped for r in reports if isinstance(r.stopped, OutputError)]
     if failed_output:
         # The same for every shard.
@@ -222,6 +283,9 @@ async def audit(args: argparse.Namespace, stderr: Console, summary: RunSummary) 
     else:
         for report in reports:
             if report.stopped is not None:
-                shard, message = printable(report.shard.name), stop_message(report.stopped)
+                # With --regions all, an account whose regions were not listed has none.
+                where = report.shard.who if listings and not report.shard.region else None
+                shard = printable(where or report.shard.name)
+                message = stop_message(report.stopped)
                 print(f"sagefetch audit: {shard}: {message}", file=sys.stderr)
     return audit_exit_code(reports, earlier_failed=recorded.failed)

@@ -205,7 +205,12 @@ def _audit_parser(commands: Any) -> None:
     )
     aws = audit.add_argument_group("AWS: every account in every region is one shard")
     aws.add_argument(
-        "--regions", type=_names, metavar="R1,R2", help="regions to audit (default: --region)"
+        "--regions",
+        type=_names,
+        metavar="R1,R2|all",
+        help="regions to audit; 'all': in each account, every region it has enabled where "
+        "SageMaker exists (EC2 DescribeRegions; the others are skipped and counted) "
+        "(default: --region)",
     )
     aws.add_argument(
         "--profiles",

@@ -71,14 +71,16 @@ class Shard:
         return self.profile or "default"
 
     @property
-    def name(self) -> str:
-        """How messages name the shard: by its account when named, else by its credentials."""
-        who = self.credentials
+    def who(self) -> str:
+        """How messages name the account: ``name (id)``, its id, else its credentials."""
         if self.account_id is not None and self.account_name:
-            who = f"{self.account_name} ({self.account_id})"
-        elif self.account_id is not None:
-            who = self.account_id
-        return f"{who} in {self.region or 'the default region'}"
+            return f"{self.account_name} ({self.account_id})"
+        return self.account_id or self.credentials
+
+    @property
+    def name(self) -> str:
+        """How messages name the shard: the account, and the region."""
+        return f"{self.who} in {self.region or 'the default region'}"
 
 
 @dataclass(kw_only=True)

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 
     from ._organization import Organization
     from ._records import ReadFile, Recorded
+    from ._regions import AccountRegions
     from ._reports import JobReport, ShardReport
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "audit_figures",
     "job_figures",
     "organization_figures",
+    "regions_figures",
 ]
 
 #: Bumped when a field changes meaning or goes away (new fields do not bump it).
@@ -230,6 +232,28 @@ def organization_figures(organization: Organization) -> Figures:
             "throttled": counts["throttled"],
             "retries": counts["retries"],
             "stopped": stopped_fields(organization.stopped),
+        }
+    }
+
+
+def regions_figures(accounts: Sequence[AccountRegions]) -> Figures:
+    """What ``--regions all`` found: each account's enabled regions, and those skipped."""
+    return {
+        "regions": {
+            "requested": "all",
+            "not_enabled": sum(len(account.not_enabled) for account in accounts),
+            "accounts": [
+                {
+                    "account": account.shard.account,
+                    "account_name": account.shard.account_name,
+                    "credentials": account.shard.credentials,
+                    "enabled": account.regions,
+                    "not_enabled": account.not_enabled,
+                    "calls": account.counts["calls"],
+                    "stopped": stopped_fields(account.stopped),
+                }
+                for account in accounts
+            ],
         }
     }
 
