@@ -13,6 +13,7 @@ import json
 import re
 import subprocess
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -28,7 +29,7 @@ from moto.organizations.models import organizations_backends
 from sagefetch.testing import LocalSageMaker
 from sagefetch.testing._http import WSGIServer, call_wsgi
 from sagefetch.testing._moto import install_batch_describe, reset_account
-from tests.processes import SAGEFETCH
+from tests.processes import SAGEFETCH, wait_for_lines
 from tests.sts import assumed_roles
 
 if TYPE_CHECKING:
@@ -43,17 +44,23 @@ ROLE = "OrganizationAccountAccessRole"
 
 
 @dataclass
-class Refusals:
-    """What the server refuses: AssumeRole into some accounts; Organizations actions, by code."""
+class Overrides:
+    """Where the server departs from moto: refusals, regions turned off, slow answers."""
 
     roles_in: set[str] = field(default_factory=set)
     actions: dict[str, str] = field(default_factory=dict)
     regions_off: dict[str, set[str]] = field(default_factory=dict)
     """Regions an account has not enabled, besides moto's opt-in ones (DescribeRegions)."""
+    describe_latency: float = 0.0
+    """Seconds every BatchDescribeModelPackage answer takes."""
 
 
-def refusing(app: WSGIApplication, refusals: Refusals) -> WSGIApplication:
-    """``app``, but AssumeRole into ``refusals.roles_in`` is denied, as a trust policy would."""
+def overriding(app: WSGIApplication, overrides: Overrides) -> WSGIApplication:
+    """``app``, departing from moto as ``overrides`` says.
+
+    AssumeRole into ``overrides.roles_in`` is denied, as a trust policy would;
+    Organizations actions in ``overrides.actions`` are refused with their code.
+    """
 
     def serve(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         body = environ["wsgi.input"].read()
@@ -62,7 +69,7 @@ def refusing(app: WSGIApplication, refusals: Refusals) -> WSGIApplication:
         form = parse_qs(body.decode(errors="replace"))
         role = form.get("RoleArn", [""])[0]
         account = role.split(":")[4] if role.count(":") >= 5 else ""
-        if form.get("Action") == ["AssumeRole"] and account in refusals.roles_in:
+        if form.get("Action") == ["AssumeRole"] and account in overrides.roles_in:
             payload = (
                 "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
                 f"<Message>not authorized to perform sts:AssumeRole on {role}</Message></Error>"
@@ -71,8 +78,10 @@ def refusing(app: WSGIApplication, refusals: Refusals) -> WSGIApplication:
             start_response("403 Forbidden", [("Content-Type", "text/xml")])
             return [payload]
         if form.get("Action") == ["DescribeRegions"]:
-            return _regions_off(app, environ, start_response, refusals.regions_off)
-        code = refusals.actions.get(target.rpartition(".")[2])
+            return _regions_off(app, environ, start_response, overrides.regions_off)
+        if target.endswith(".BatchDescribeModelPackage") and overrides.describe_latency:
+            time.sleep(overrides.describe_latency)
+        code = overrides.actions.get(target.rpartition(".")[2])
         if code is not None:
             payload = json.dumps({"__type": code, "Message": f"Refused: {code}."}).encode()
             start_response("400 Bad Request", [("Content-Type", "application/x-amz-json-1.1")])
@@ -117,12 +126,12 @@ class Organization:
 
     def __init__(self) -> None:
         install_batch_describe()
-        self.refusals = Refusals()
+        self.overrides = Overrides()
         self.ids: dict[str, str] = {"master": MANAGEMENT}
         self.ous: dict[str, str] = {}
         self.expected: dict[tuple[str, str], set[str]] = {}
         app = DomainDispatcherApplication(create_backend_app)
-        self._server = WSGIServer("127.0.0.1", 0, refusing(app, self.refusals))
+        self._server = WSGIServer("127.0.0.1", 0, overriding(app, self.overrides))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._key: str | None = None
 
@@ -153,7 +162,7 @@ class Organization:
             ("ml-prod", self.ous["prod"]),
         ):
             self.add_account(name, parent)
-        self.refusals.roles_in.add(self.ids["denied"])
+        self.overrides.roles_in.add(self.ids["denied"])
         for name, region, groups, versions in (
             ("master", "us-east-1", 1, 4),
             ("data", "us-east-1", 2, 3),
@@ -382,6 +391,32 @@ def test_every_page_of_accounts_is_listed(organization: Organization, tmp_path: 
     assert audited == {*extra, *others}
 
 
+@pytest.mark.timeout(180)
+def test_org_audit_killed_then_resumed_records_every_package_once(
+    organization: Organization, tmp_path: Path
+) -> None:
+    """SIGKILL mid-audit, then --resume: every package of every account exactly once."""
+    organization.overrides.describe_latency = 0.1
+    output = tmp_path / "audit.jsonl"
+    args = ["--regions", ",".join(REGIONS), "--skip-accounts", "denied", "-o", str(output)]
+    process = subprocess.Popen(
+        [*SAGEFETCH, "audit", "--org", *args, "--batch-size", "2", "--concurrency", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    wait_for_lines(output, 10, process)
+    process.kill()
+    process.wait(timeout=10)
+    expected = organization.packages("master", "data", "ml-dev", "ml-prod")
+    assert 10 <= output.read_bytes().count(b"\n") < sum(expected.values())  # whole records
+    organization.overrides.describe_latency = 0.0
+
+    result = _audit(*args, "--resume")
+
+    assert result.returncode == 0, result.stderr
+    assert Counter(record["arn"] for record in _records(output)) == expected
+    assert "resumed" in result.stderr
+
+
 #: SageMaker's regions in the aws partition, and those moto's accounts have enabled.
 SAGEMAKER_REGIONS = botocore.session.get_session().get_available_regions("sagemaker", "aws")
 MOTO_ENABLED = set(RegionsAndZonesBackend.regions_opt_in_not_required)
@@ -396,7 +431,7 @@ def test_regions_all_audits_each_accounts_enabled_sagemaker_regions(
     data has also turned eu-west-1 off: its packages there are not audited. The
     denied member's regions cannot be listed: one stopped shard, the others go on.
     """
-    organization.refusals.regions_off[organization.ids["data"]] = {"eu-west-1"}
+    organization.overrides.regions_off[organization.ids["data"]] = {"eu-west-1"}
     output, path = tmp_path / "audit.jsonl", tmp_path / "summary.json"
 
     result = _audit(
@@ -449,9 +484,9 @@ def test_an_organization_that_cannot_be_listed_stops_the_audit(
     """Nothing to audit: exit 4 (2 for what the user must fix), a hint, and no output written."""
     extra: list[str] = []
     if setup == "deny-list-accounts":
-        organization.refusals.actions["ListAccounts"] = "AccessDeniedException"
+        organization.overrides.actions["ListAccounts"] = "AccessDeniedException"
     elif setup == "no-organization":  # moto lists no account rather than refusing
-        organization.refusals.actions["ListAccounts"] = "AWSOrganizationsNotInUseException"
+        organization.overrides.actions["ListAccounts"] = "AWSOrganizationsNotInUseException"
     else:
         extra = ["--ou", "ou-abcd-abcdefgh"]
     output, path = tmp_path / "audit.jsonl", tmp_path / "summary.json"
