@@ -39,16 +39,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import inspect
 import json
 import math
 import random
 import selectors
 import statistics
+import subprocess
 import sys
 import time
+import types
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import anyio
 from botocore.exceptions import ClientError
@@ -377,6 +380,36 @@ def _real_backoff(seed: int) -> Iterator[None]:
         random.setstate(state)
 
 
+def limiter_at(revision: str) -> Callable[[Callable[[], float]], AdaptiveRateLimiter]:
+    """A factory of the limiter of a git revision (``src/sagefetch/_limiter.py`` there).
+
+    The rest of the pipeline (``CallGuard``, retries) is the working tree's: it
+    compares limiters, not whole versions. A limiter whose ``on_success`` takes
+    no ticket (before issue 14) is given none.
+    """
+    source = subprocess.run(
+        ["git", "show", f"{revision}:src/sagefetch/_limiter.py"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    ).stdout
+    module = types.ModuleType(f"sagefetch._limiter_at_{revision}")
+    module.__package__ = "sagefetch"
+    exec(compile(source, f"{revision}:_limiter.py", "exec"), module.__dict__)
+    limiter_class: Any = module.AdaptiveRateLimiter
+    takes_ticket = len(inspect.signature(limiter_class.on_success).parameters) > 1
+
+    def make(clock: Callable[[], float]) -> AdaptiveRateLimiter:
+        limiter = limiter_class(clock=clock, sleep=anyio.sleep)
+        if not takes_ticket:
+            on_success = limiter.on_success
+            limiter.on_success = lambda _ticket=None: on_success()
+        return cast("AdaptiveRateLimiter", limiter)
+
+    return make
+
+
 def simulate(
     scenario: Scenario,
     seed: int,
@@ -394,11 +427,15 @@ def simulate(
 
 
 def sweep(
-    scenarios: Sequence[Scenario], seeds: Sequence[int], model: Model | None = None
+    scenarios: Sequence[Scenario],
+    seeds: Sequence[int],
+    model: Model | None = None,
+    make_limiter: Callable[[Callable[[], float]], AdaptiveRateLimiter] = _default_limiter,
 ) -> dict[str, list[Outcome]]:
     """Every scenario under every seed, outcomes by scenario key."""
     return {
-        scenario.key: [simulate(scenario, seed, model) for seed in seeds] for scenario in scenarios
+        scenario.key: [simulate(scenario, seed, model, make_limiter) for seed in seeds]
+        for scenario in scenarios
     }
 
 
@@ -434,6 +471,13 @@ SCENARIOS: dict[str, Scenario] = {
             ((0.0, 20.0), (10.0, 35.0), (20.0, 12.0), (30.0, 28.0)),
             burst=5,
             calls=800,
+        ),
+        # Corners: a low limit with no burst, a high one, slow answers.
+        Scenario("LOW", "low: 2 calls/s, burst 1", ((0.0, 2.0),), burst=1, calls=40),
+        Scenario("B1", "no burst: 20 calls/s, burst 1", ((0.0, 20.0),), burst=1, calls=200),
+        Scenario("HIGH", "high: 150 calls/s, burst 20", ((0.0, 150.0),), burst=20, calls=1500),
+        Scenario(
+            "SLOW", "slow answers: 20 calls/s, burst 5, 0.4 s", ((0.0, 20.0),), 5, 200, latency=0.4
         ),
         Scenario(
             "RUNS",
@@ -589,6 +633,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--baseline", type=Path, help="a --save file to show beside")
     parser.add_argument("--plot", type=Path, help="write one PNG per scenario here")
     parser.add_argument("--label", default="now", help="this limiter's name in plots")
+    parser.add_argument(
+        "--limiter-at", metavar="REV", help="simulate the limiter of this git revision instead"
+    )
     args = parser.parse_args(argv)
     keys = [key.strip() for key in args.scenarios.split(",") if key.strip()]
     unknown = [key for key in keys if key not in SCENARIOS]
@@ -596,7 +643,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         parser.error(f"unknown scenarios {unknown}; known: {', '.join(SCENARIOS)}")
     model = Model(startup=args.startup, uplink_jitter=args.uplink_jitter)
     started = time.perf_counter()
-    outcomes = sweep([SCENARIOS[key] for key in keys], range(args.seeds), model)
+    make_limiter = _default_limiter if args.limiter_at is None else limiter_at(args.limiter_at)
+    outcomes = sweep([SCENARIOS[key] for key in keys], range(args.seeds), model, make_limiter)
     elapsed = time.perf_counter() - started
     summary = summarize(outcomes)
     baseline = None

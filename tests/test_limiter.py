@@ -1,4 +1,4 @@
-"""The adaptive limiter, on a fake clock: pacing, slow start, CUBIC, ceiling, sharing."""
+"""The adaptive limiter, on a fake clock: pacing, start, measuring the limit, probing, sharing."""
 
 from __future__ import annotations
 
@@ -88,105 +88,206 @@ async def test_calls_are_paced_one_slot_per_interval() -> None:
     assert [round(t - times[0], 6) for t in times] == [0.0, 0.2, 0.4, 0.6]
 
 
-def test_slow_start_adds_a_fixed_gain_per_success() -> None:
-    """Before any throttle, each success raises the rate by 4 calls/s (the slow-start gain)."""
+async def _measure(limiter: AdaptiveRateLimiter, clock: FakeClock, accepted: int) -> float:
+    """Send ``accepted`` answered calls 0.1 s apart, then one more that is throttled; its ticket."""
+    for _ in range(accepted):
+        clock.now += 0.1
+        limiter.on_success(await limiter.acquire())
+    clock.now += 0.1
+    ticket = await limiter.acquire()
+    limiter.on_throttle(ticket)
+    return ticket
+
+
+async def _measured_limiter(clock: FakeClock) -> AdaptiveRateLimiter:
+    """A limiter whose first throttle (at 1000.0) ended the start, and the next measured 9.5/s.
+
+    Its ceiling of 30 calls/s keeps calls 0.1 s apart from looking like pauses.
+    """
+    limiter = _limiter(clock, max_rate=30)
+    limiter.on_throttle(await limiter.acquire())
+    await _measure(limiter, clock, 19)
+    return limiter
+
+
+def test_the_default_start_is_20_calls_per_second() -> None:
+    """With no initial_rate the limiter starts at 20 calls/s, measuring nothing yet."""
+    limiter = AdaptiveRateLimiter()
+    assert limiter.rate == 20
+    assert limiter.measured_limit is None
+
+
+def test_the_start_adds_4_calls_per_second_per_success() -> None:
+    """Before any throttle, each success raises the rate by 4 calls/s."""
     limiter = _limiter(FakeClock(), initial_rate=5)
     for _ in range(10):
         limiter.on_success()
     assert limiter.rate == 45
 
 
-async def test_a_throttle_cuts_the_rate_to_beta_of_what_was_achieved() -> None:
-    """After slow start, a throttle sets the rate to 0.9 x min(rate, rate accepted over 0.5 s)."""
-    clock = FakeClock()
-    limiter = _limiter(clock, initial_rate=50)
-    limiter.on_throttle(await limiter.acquire())  # leave slow start
-    for _ in range(20):  # the server answers 20 calls/s for a second
-        clock.now += 0.05
-        limiter.on_success()
-    before, accepted = limiter.rate, limiter.accepted_rate
-    limiter.on_throttle(clock.now)
-    assert accepted == pytest.approx(20.0, rel=0.15)
-    assert before > accepted
-    assert limiter.rate == pytest.approx(0.9 * accepted)
-
-
-async def test_slow_start_exit_trusts_the_latest_successes_over_the_ramp() -> None:
-    """At the first throttle the limit is taken from the last successes, not the 0.5 s average.
-
-    Slow start doubles the rate in a fraction of a second, so successes over the
-    last half second average far below the rate the server was accepting at the end.
-    """
+async def test_the_first_throttle_halves_the_rate_that_call_went_out_at() -> None:
+    """The start ends at the first throttle: the guess is half the rate that call went out at."""
     clock = FakeClock()
     limiter = _limiter(clock, initial_rate=5)
-    for step in range(60):  # answers arriving ever faster: 20/s ramping to 100/s
-        clock.now += 1.0 / (20 + step * 80 / 59)
+    for _ in range(10):
         limiter.on_success()
-    half_second_average = limiter.accepted_rate
-    limiter.on_throttle(clock.now)
-    assert half_second_average < 80
-    assert 76.5 < limiter.rate <= 90  # 0.9 x the 85-100 calls/s accepted at the end
+    limiter.on_throttle(await limiter.acquire())  # went out at 45 calls/s
+    assert limiter.rate == 22.5
+    assert limiter.measured_limit is None
 
 
-async def test_only_one_decrease_per_window() -> None:
-    """Throttles of calls sent before the last decrease do not cut the rate again."""
+async def test_two_throttles_measure_accepted_calls_over_the_seconds_between() -> None:
+    """19 calls accepted between throttles 2 s apart: the limit is 9.5/s, paced at 9.5 + 1/2."""
     clock = FakeClock()
-    limiter = _limiter(clock, initial_rate=20)
-    old_tickets = [await limiter.acquire() for _ in range(5)]
-    limiter.on_throttle(old_tickets[-1])
-    after_first = limiter.rate
-    for ticket in old_tickets[:-1]:
+    limiter = await _measured_limiter(clock)
+    assert limiter.measured_limit == pytest.approx(9.5)
+    assert limiter.rate == pytest.approx(10.0)
+
+
+async def test_spans_of_one_limit_pool() -> None:
+    """29 more calls in 3 s more: (19 + 29) calls over 5 s, 9.6/s, paced at 9.6 + 1/5."""
+    clock = FakeClock()
+    limiter = await _measured_limiter(clock)
+    await _measure(limiter, clock, 29)
+    assert limiter.measured_limit == pytest.approx(9.6)
+    assert limiter.rate == pytest.approx(9.8)
+
+
+async def test_a_throttle_is_no_cut_below_the_estimate() -> None:
+    """A throttle sets the rate to the estimate plus its uncertainty, never below the estimate."""
+    clock = FakeClock()
+    limiter = await _measured_limiter(clock)
+    clock.now += 1.0
+    limiter.on_success()  # the probe climbs for a second: 9.5 + 0.5 + 2 x 1^3
+    assert limiter.rate == pytest.approx(12.0)
+    await _measure(limiter, clock, 29)
+    assert limiter.rate >= limiter.measured_limit  # type: ignore[operator]
+
+
+async def test_throttles_sent_before_the_reaction_cause_no_second_reaction() -> None:
+    """Calls that went out before the limiter heard of a throttle neither halve nor delay it."""
+    clock = FakeClock()
+    limiter = _limiter(clock, max_rate=30)
+    limiter.on_throttle(await limiter.acquire())
+    for _ in range(19):
+        clock.now += 0.1
+        limiter.on_success(await limiter.acquire())
+    in_flight = []
+    for _ in range(3):
+        clock.now += 0.1
+        in_flight.append(await limiter.acquire())
+    clock.now += 0.05  # the first throttle's answer arrives after the others went out
+    limiter.on_throttle(in_flight[0])
+    rate = limiter.rate
+    for ticket in in_flight[1:]:
         limiter.on_throttle(ticket)
-    assert limiter.rate == after_first
-    clock.now += 1
-    limiter.on_throttle(await limiter.acquire())
-    assert limiter.rate < after_first
+    assert limiter.rate == rate == pytest.approx(10.0)
 
 
-async def test_rate_recovers_along_the_cubic_curve() -> None:
-    """After a cut the rate climbs back to the throttled rate within K seconds, then beyond."""
+async def test_the_probe_grows_as_the_cube_of_the_time_since_the_reaction() -> None:
+    """Between throttles the rate is 9.5 + 1/2 + 2 t^3, the cubic capped at half the estimate."""
     clock = FakeClock()
-    limiter = _limiter(clock, initial_rate=20)
-    limiter.on_throttle(await limiter.acquire())
-    assert limiter.rate == 18  # 0.9 x 20: nothing accepted yet, so the rate it had
-    throttled_at = 20
-    k = 5 ** (1 / 3)  # CUBIC's K = (20 x (1 - 0.9) / 0.4) ** (1/3), about 1.71 s
+    limiter = await _measured_limiter(clock)
     rates = []
-    while clock.now < 1000.0 + 2 * k:
-        await limiter.acquire()
+    for _ in range(3):
+        clock.now += 0.5
         limiter.on_success()
-        rates.append((clock.now - 1000.0, limiter.rate))
-    assert all(later >= earlier - 1e-9 for (_, earlier), (_, later) in itertools.pairwise(rates))
-    near_k = min(rates, key=lambda point: abs(point[0] - k))[1]
-    assert near_k == pytest.approx(throttled_at, rel=0.05)
-    assert rates[-1][1] > throttled_at
+        rates.append(limiter.rate)
+    assert rates == pytest.approx([10.25, 12.0, 14.75])
 
 
-async def test_a_waiting_call_goes_out_at_the_new_rate_after_a_decrease() -> None:
-    """A call already waiting when the rate drops is spaced at the new rate."""
+async def test_each_confirming_throttle_stretches_the_probe() -> None:
+    """After a throttle that confirms the estimate, the cubic runs 1.3 times slower."""
+    clock = FakeClock()
+    limiter = await _measured_limiter(clock)
+    await _measure(limiter, clock, 29)
+    clock.now += 1.3
+    limiter.on_success()
+    assert limiter.rate == pytest.approx(9.6 + 0.2 + 2.0)
+
+
+async def test_a_throttle_leaves_one_interval_before_the_next_call() -> None:
+    """A call waiting when a throttle arrives goes out one interval at the new rate after it."""
     clock = SteppedClock()
     limiter = _limiter(clock, initial_rate=10)
     sent: list[float] = []
 
     async def call() -> None:
-        await limiter.acquire()
-        sent.append(clock.now)
+        sent.append(await limiter.acquire())
 
     async with anyio.create_task_group() as group:
         group.start_soon(call)
         group.start_soon(call)
         await anyio.wait_all_tasks_blocked()
-        limiter.on_throttle(clock.now)  # 10/s -> 9/s while the second call waits
+        clock.now += 0.05  # the first call's throttle arrives while the second waits
+        limiter.on_throttle(sent[0])  # 10/s halves to 5/s
         clock.release()
         await anyio.wait_all_tasks_blocked()
         clock.release()
 
-    assert clock.requests == pytest.approx([0.1, 1 / 9 - 0.1])
-    assert sent == pytest.approx([1000.0, 1000.0 + 1 / 9])
+    assert sent == pytest.approx([1000.0, 1000.25])
+
+
+async def test_a_firm_estimate_throttled_again_at_once_halves() -> None:
+    """With 48 calls over 5 s measured, a throttle two calls after the last one halves the rate."""
+    clock = FakeClock()
+    limiter = await _measured_limiter(clock)
+    await _measure(limiter, clock, 29)
+    await _measure(limiter, clock, 2)
+    assert limiter.measured_limit is None
+    assert limiter.rate == pytest.approx(4.9, abs=0.01)
+
+
+async def test_a_guess_grows_by_1_per_success_until_measured() -> None:
+    """After halving, each success adds 1 call/s to the guess, under the cubic: + 3 + 2 x 0.9^3."""
+    clock = FakeClock()
+    limiter = await _measured_limiter(clock)
+    await _measure(limiter, clock, 29)
+    await _measure(limiter, clock, 2)
+    halved = limiter.rate
+    for _ in range(3):
+        clock.now += 0.3
+        limiter.on_success(await limiter.acquire())
+    assert limiter.rate == pytest.approx(halved + 3 + 2 * 0.9**3)
+
+
+async def test_more_calls_accepted_than_the_limit_allows_start_a_ramp() -> None:
+    """Once the probe's calls beyond 1 + 10/s x t + 1 are all accepted, the rate ramps by 4/s."""
+    clock = FakeClock()
+    limiter = await _measured_limiter(clock)
+    rates = []
+    for _ in range(30):  # every call answered: the limit went up
+        limiter.on_success(await limiter.acquire())
+        rates.append(limiter.rate)
+    steps = [round(later - earlier, 6) for earlier, later in itertools.pairwise(rates)]
+    assert max(steps[:10]) < 1  # the probe: 9.5 + 1/2 + 2 t^3, capped at 14.75
+    assert steps[16:20] == [4.0, 4.0, 4.0, 3.25]  # a ramp, up to the ceiling of 30
+
+
+async def test_after_a_pause_the_estimate_stands_and_measuring_resumes() -> None:
+    """A 10 s pause keeps the 9.5/s estimate; the next throttle starts a new span, pooled."""
+    clock = FakeClock()
+    limiter = await _measured_limiter(clock)
+    clock.now += 10
+    limiter.on_success(await limiter.acquire())
+    assert limiter.measured_limit == pytest.approx(9.5)
+    ticket = await limiter.acquire()
+    limiter.on_throttle(ticket)  # a new span begins here
+    await _measure(limiter, clock, 29)  # 29 calls in 3 s more: (19 + 29) / 5
+    assert limiter.measured_limit == pytest.approx(9.6)
+
+
+async def test_counting_stays_right_over_thousands_of_calls() -> None:
+    """The record of tickets is trimmed, yet 9,000 calls over 900 s still measure 10 calls/s."""
+    clock = FakeClock()
+    limiter = _limiter(clock, max_rate=30)
+    limiter.on_throttle(await limiter.acquire())
+    await _measure(limiter, clock, 9_000 - 1)
+    assert limiter.measured_limit == pytest.approx(9_000 / 900.0 * (8_999 / 9_000))
 
 
 def test_max_rate_is_a_ceiling_and_the_start() -> None:
-    """With max_rate the limiter starts there and never goes above it."""
+    """With max_rate the limiter starts at it and never goes above it."""
     limiter = _limiter(FakeClock(), max_rate=3)
     assert limiter.rate == 3
     for _ in range(50):
@@ -195,13 +296,15 @@ def test_max_rate_is_a_ceiling_and_the_start() -> None:
 
 
 async def test_the_rate_never_falls_below_min_rate() -> None:
-    """Repeated throttles stop at min_rate."""
+    """Throttles 10 s apart with nothing accepted halve the rate down to min_rate, 1 call/s."""
     clock = FakeClock()
     limiter = _limiter(clock, initial_rate=4, min_rate=1)
-    for _ in range(20):
+    rates = []
+    for _ in range(4):
         clock.now += 10
         limiter.on_throttle(await limiter.acquire())
-    assert limiter.rate == 1
+        rates.append(limiter.rate)
+    assert rates == [2, 1, 1, 1]
 
 
 async def test_one_limiter_paces_all_its_users_together() -> None:
@@ -224,20 +327,6 @@ async def test_one_limiter_paces_all_its_users_together() -> None:
     times = sorted(t for _, t in sent)
     assert {name for name, _ in sent} == {"a", "b"}
     assert [round(b - a, 6) for a, b in itertools.pairwise(times)] == [0.1] * 9
-
-
-def test_answers_arriving_together_do_not_look_like_an_infinite_rate() -> None:
-    """Twelve answers within a millisecond count over 0.1 s, not as thousands of calls/s."""
-    clock = FakeClock()
-    limiter = _limiter(clock, initial_rate=5)
-    for _ in range(100):  # answers at 20/s; slow start runs the rate up to 405 calls/s
-        clock.now += 0.05
-        limiter.on_success()
-    for _ in range(12):
-        clock.now += 0.0001
-        limiter.on_success()
-    limiter.on_throttle(clock.now)
-    assert limiter.rate <= 126  # 0.9 x (12 + 2) answers / 0.1 s
 
 
 @pytest.mark.parametrize(

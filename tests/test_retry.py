@@ -1,4 +1,4 @@
-"""Backoff: full jitter, capped, honouring x-amz-retry-after; a testing switch."""
+"""Backoff: full jitter, capped, honouring retry-after, none after a throttle; a testing switch."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from sagefetch._retry import backoff, set_testing
+from sagefetch._exceptions import ErrorKind
+from sagefetch._retry import backoff, retry_wait, set_testing
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -49,3 +50,34 @@ def test_the_testing_switch_removes_waits() -> None:
     """With set_testing(True) every wait is zero, retry-after included."""
     set_testing(True)
     assert backoff(10, retry_after=5.0) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "wait"),
+    [
+        pytest.param(None, 0.0, id="none"),
+        pytest.param(2.0, 2.0, id="retry-after"),
+        pytest.param(3600.0, 20.0, id="retry-after-capped"),
+    ],
+)
+def test_a_throttled_call_goes_straight_back_to_the_limiter(
+    retry_after: float | None, wait: float
+) -> None:
+    """After a throttle no backoff: the limiter paces the retry; only retry-after is waited for."""
+    assert retry_wait(6, ErrorKind.THROTTLED, retry_after) == wait
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        pytest.param(ErrorKind.TRANSIENT, id="5xx"),
+        pytest.param(ErrorKind.UNREACHABLE, id="no-answer"),
+        pytest.param(None, id="unclassified"),
+    ],
+)
+def test_other_failures_back_off(kind: ErrorKind | None) -> None:
+    """5xx, dropped connections and timeouts wait a full-jitter backoff (third: up to 0.4 s)."""
+    random.seed(3)
+    waits = [retry_wait(3, kind) for _ in range(200)]
+    assert all(0 <= wait <= 0.4 for wait in waits)
+    assert max(waits) > 0.3

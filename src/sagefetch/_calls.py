@@ -165,7 +165,7 @@ class CallGuard:
                 telemetry.throttled(None)
                 self._throttled(sent_at, name, context, counts, "throttled inside the answer")
             else:
-                self.limiter.on_success()
+                self.limiter.on_success(sent_at)
         _log.debug(f"sagefetch.{name}_finished", **context, rate=round(self.limiter.rate, 2))
         return response
 

@@ -56,7 +56,7 @@ from ._log import get_logger
 from ._lookups import Lookups, OutcomeSink, check_lookup_options
 from ._outcomes import INVALID_ARN, MISSING_FROM_RESPONSE, Described, Failed, FetchStats, Outcome
 from ._redact import mask_text
-from ._retry import backoff
+from ._retry import retry_wait
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -701,9 +701,10 @@ class ModelPackageFetcher:
                     code=trouble,
                 )
                 if trouble is not None:
-                    # Throttled or failing ARNs: back off as for a whole call (a throttle
-                    # has reached the limiter already, in CallGuard).
-                    await anyio.sleep(backoff(max(rerequests[arn] for arn in again)))
+                    # Throttled or failing ARNs: wait as for a whole call (a throttle has
+                    # reached the limiter already, in CallGuard, which paces the retry).
+                    attempt = max(rerequests[arn] for arn in again)
+                    await anyio.sleep(retry_wait(attempt, classify_code(trouble)))
                 parts.append(again)
 
     def _settle(

@@ -1,7 +1,11 @@
 """The one retry layer: tenacity around each call, exponential backoff with full jitter.
 
 The aiobotocore client makes no retries of its own, so every attempt is counted
-here and every throttle reaches the limiter.
+here and every throttle reaches the limiter. A throttled call is retried with
+no backoff: the limiter has already slowed down, and the call goes straight back
+into its queue, paced with the others (a backoff would only leave the server's
+tokens unused). Other retryable failures (5xx, dropped connections, timeouts)
+back off.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from typing import TYPE_CHECKING, Final
 
 import anyio
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+
+from ._exceptions import ErrorKind
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -22,6 +28,7 @@ __all__ = [
     "BACKOFF_CAP",
     "RetryableCallError",
     "backoff",
+    "retry_wait",
     "retrying",
     "set_testing",
 ]
@@ -66,10 +73,26 @@ def backoff(attempt: int, retry_after: float | None = None) -> float:
     return delay
 
 
+def retry_wait(attempt: int, kind: ErrorKind | None, retry_after: float | None = None) -> float:
+    """Seconds to wait before retrying after failed attempt number ``attempt`` (from 1).
+
+    After a throttle, none: the limiter paces the retry (a service's
+    ``x-amz-retry-after`` is still waited for, capped). After anything else
+    (``kind`` ``None`` included), :func:`backoff`.
+    """
+    if kind is ErrorKind.THROTTLED:
+        if _testing or retry_after is None:
+            return 0.0
+        return min(retry_after, BACKOFF_CAP)
+    return backoff(attempt, retry_after)
+
+
 def _wait(state: RetryCallState) -> float:
     error = state.outcome.exception() if state.outcome is not None else None
-    retry_after = error.classified.retry_after if isinstance(error, RetryableCallError) else None
-    return backoff(state.attempt_number, retry_after)
+    if isinstance(error, RetryableCallError):
+        classified = error.classified
+        return retry_wait(state.attempt_number, classified.kind, classified.retry_after)
+    return retry_wait(state.attempt_number, None)
 
 
 def retrying(
