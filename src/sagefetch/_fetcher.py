@@ -57,6 +57,7 @@ from ._lookups import Lookups, OutcomeSink, check_lookup_options
 from ._outcomes import INVALID_ARN, MISSING_FROM_RESPONSE, Described, Failed, FetchStats, Outcome
 from ._redact import mask_text
 from ._retry import retry_wait
+from ._seen import SeenArns
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -606,18 +607,17 @@ class ModelPackageFetcher:
         run: _Run,
     ) -> None:
         """Dedupe and check the input, and cut it into batches."""
-        seen: set[str] = set()
+        seen = SeenArns()
         seen_other: set[str] = set()
         batch: list[str] = []
         async with batches, aclosing(_iterate(arns)) as items:
             async for item in items:
                 if isinstance(item, Failed):
                     # Discovery's report of a group it could not list: already an outcome.
-                    if item.arn in seen:
-                        self._bump(run, "duplicates")
-                    else:
-                        seen.add(item.arn)
+                    if seen.add(item.arn):
                         await self._emit(outcomes, [item], run)
+                    else:
+                        self._bump(run, "duplicates")
                     continue
                 if not isinstance(item, str):
                     # Keyed by its repr (its outcome's ARN), apart from the ARN strings.
@@ -631,10 +631,9 @@ class ModelPackageFetcher:
                         outcomes, [Failed(key, INVALID_ARN, _not_a_string(item), 0)], run
                     )
                     continue
-                if item in seen:
+                if not seen.add(item):
                     self._bump(run, "duplicates")
                     continue
-                seen.add(item)
                 if self.validate_arns and not is_valid_arn(item):
                     self._bump(run, "invalid")
                     failed = Failed(item, INVALID_ARN, describe_invalid_arn(item), 0)
