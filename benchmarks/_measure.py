@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from benchmarks._check import OutputCheck, ServiceCheck, check_output, check_service_output
 from benchmarks._processes import FirstCallWatcher, clean_environment, run_child
@@ -134,6 +134,17 @@ class PeerRun:
             return None
         sent = self.sent_reference
         return self.service.derived_reference if sent is None else sent
+
+    @classmethod
+    def from_json(cls, document: dict[str, Any]) -> PeerRun:
+        """A run as ``to_json`` wrote it (the derived numbers are computed again)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        values = {key: value for key, value in document.items() if key in names}
+        values["output"] = OutputCheck(**document["output"])
+        service = document.get("service")
+        values["service"] = None if service is None else ServiceCheck(**service)
+        values["timeline"] = [tuple(entry) for entry in document.get("timeline", [])]
+        return cls(**values)
 
     def to_json(self) -> dict[str, object]:
         """The raw numbers, plus the derived ones."""

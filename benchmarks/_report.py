@@ -17,23 +17,23 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import matplotlib as mpl
 
 mpl.use("Agg")
 import matplotlib.pyplot as plt
 
+from benchmarks._measure import PeerRun
 from benchmarks._peers import PEERS
-from benchmarks._startup import FIRST_CALL
+from benchmarks._startup import FIRST_CALL, Startup
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from pathlib import Path
 
-    from benchmarks._measure import PeerRun
     from benchmarks._scenarios import Scenario
-    from benchmarks._startup import Startup, Timings
+    from benchmarks._startup import Timings
 
 PACKAGES = ("sagefetch", "aiobotocore", "botocore", "boto3", "aiometer")
 #: sagefetch's start-up targets: seconds over ``python -c pass``, and to the first call.
@@ -100,6 +100,16 @@ class Report:
             f"run took {settings.get('elapsed_seconds', 0):.0f} s",
             "",
         ]
+
+    @classmethod
+    def from_json(cls, path: Path) -> tuple[Report, list[dict[str, Any]]]:
+        """A report as ``write_json`` wrote it, and its scenarios' documents: to render again."""
+        document = json.loads(path.read_text())
+        report = cls(document["settings"], document["machine"])
+        report.runs = [PeerRun.from_json(run) for run in document["runs"]]
+        if "startup" in document:
+            report.startup = Startup.from_json(document["startup"])
+        return report, document["scenarios"]
 
     def write_json(self, path: Path, scenarios: list[dict[str, object]]) -> None:
         """The raw numbers of every run (and of the start-up measurement, if there was one)."""
@@ -513,6 +523,12 @@ class StartupTarget:
     def met(self) -> bool:
         return _met(self.check, ok=self.timings.ok)
 
+    def measured_all(self, startup: Startup) -> list[float]:
+        """Every run's value of the target (over the floor: less the floor's median)."""
+        if self.timings is startup.first_call:
+            return list(self.timings.seconds)
+        return [value for t in self.timings.seconds if (value := startup.over_floor(t)) is not None]
+
 
 def startup_targets(startup: Startup) -> list[StartupTarget]:
     """``--version`` and ``--help`` over the floor; describe's first call after start."""
@@ -540,16 +556,18 @@ def _met(check: Check, *, ok: bool) -> bool:
 def verdict(check: Check, *, ok: bool, measured_all: Sequence[float] = ()) -> str:
     """``met`` or ``**missed**``, judged on the median.
 
-    ``within noise`` when the margin to the bound is smaller than the spread
-    (max - min over the rounds); with one run there is no spread to judge by.
+    A target met by less than the spread (max - min over the runs) is ``met,
+    within noise``; a miss is ``within noise`` only when some run was on the
+    other side of the bound. One run has no spread to judge by.
     """
     met = _met(check, ok=ok)
     _what, measured, bound, _unit = check
     if measured is None or not ok or len(measured_all) < 2:
         return "met" if met else "**missed**"
-    if abs(bound - measured) < max(measured_all) - min(measured_all):
-        return "met, within noise" if met else "**missed**, within noise"
-    return "met" if met else "**missed**"
+    low, high = min(measured_all), max(measured_all)
+    if met:
+        return "met, within noise" if bound - measured < high - low else "met"
+    return "**missed**, within noise" if low <= bound else "**missed**"
 
 
 def _target_row(
@@ -561,7 +579,7 @@ def _target_row(
     if len(measured_all) > 1:
         low, high = format(min(measured_all), digits), format(max(measured_all), digits)
         shown += f" (median of {len(measured_all)}; {low}-{high})"
-    elif measured is not None:
+    elif len(measured_all) == 1:
         shown += " (1 run: no spread)"
     if not ok and unit == "x":
         shown += " (incomplete or not ok: not ranked)"
@@ -591,7 +609,13 @@ def targets_table(runs: list[PeerRun], startup: Startup | None = None) -> list[s
     ]
     if startup is not None:
         lines += [
-            _target_row("start-up", "sagefetch-cli", target.check, ok=target.timings.ok)
+            _target_row(
+                "start-up",
+                "sagefetch-cli",
+                target.check,
+                ok=target.timings.ok,
+                measured_all=target.measured_all(startup),
+            )
             for target in startup_targets(startup)
         ]
     groups: dict[tuple[str, str], list[PeerRun]] = {}
@@ -634,7 +658,12 @@ def _startup_row(timings: Timings, startup: Startup, target: StartupTarget | Non
     spread = f"{min(seconds):.3f}-{max(seconds):.3f}" if seconds else "-"
     over = None if timings is startup.floor else startup.over_floor(timings.median)
     shown, met = (
-        ("-", "-") if target is None else (target.short, "met" if target.met else "**missed**")
+        ("-", "-")
+        if target is None
+        else (
+            target.short,
+            verdict(target.check, ok=target.timings.ok, measured_all=target.measured_all(startup)),
+        )
     )
     runs = len(timings.exit_codes) or "-"
     return (

@@ -22,17 +22,14 @@ import time
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
-from benchmarks._measure import run_peer
+from benchmarks._measure import PeerRun, run_peer
 from benchmarks._peers import PEERS, sagefetch_command
 from benchmarks._processes import ServerProcess, clean_environment
 from benchmarks._scenarios import SEED, Scenario, write_arn_file
 from benchmarks._source import ROOT
 from sagefetch.testing import Faults
-
-if TYPE_CHECKING:
-    from benchmarks._measure import PeerRun
 
 #: Runs of each start-up command, and of the first-call measurement.
 RUNS, FIRST_CALL_RUNS = 15, 5
@@ -106,6 +103,21 @@ class Startup:
         """``seconds`` minus the floor's median: what a command adds to a bare start."""
         floor = self.floor.median
         return None if seconds is None or floor is None else seconds - floor
+
+    @classmethod
+    def from_json(cls, document: dict[str, Any]) -> Startup:
+        """The measurement as ``to_json`` wrote it."""
+        names = {f.name for f in dataclasses.fields(Timings)}
+
+        def timings(values: dict[str, Any]) -> Timings:
+            return Timings(**{key: value for key, value in values.items() if key in names})
+
+        first_call = document["first_call"]
+        return cls(
+            [timings(values) for values in document["commands"]],
+            timings(first_call),
+            [PeerRun.from_json(run) for run in first_call.get("runs", [])],
+        )
 
     def to_json(self) -> dict[str, object]:
         return {

@@ -381,6 +381,19 @@ def write_reports(results: Path, report: Report, scenarios: list[AuditScenario])
 # -- main --------------------------------------------------------------------------
 
 
+def render(source: Path, results: Path) -> int:
+    """Write ``audit.md`` (and ``audit.json``) again from the runs in ``source``."""
+    report, documents = Report.from_json(source)
+    scenarios = [
+        dataclasses.replace(SCENARIOS[document["key"]], groups=document["groups"])
+        for document in documents
+    ]
+    results.mkdir(parents=True, exist_ok=True)
+    write_reports(results, report, scenarios)
+    print(f"rendered {source} into {results / 'audit.md'}", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.audit", description=(__doc__ or "").split("\n\n")[0]
@@ -402,8 +415,17 @@ def main(argv: list[str] | None = None) -> int:
         help="measure src/sagefetch of this commit (default: the working tree at the start)",
     )
     parser.add_argument("--results", type=Path, default=None, help="where the results go")
+    parser.add_argument(
+        "--render",
+        type=Path,
+        default=None,
+        metavar="JSON",
+        help="measure nothing: write audit.md again from an audit.json (after a table change)",
+    )
     parser.add_argument("--keep-work", action="store_true", help="keep outputs and logs")
     args = parser.parse_args(argv)
+    if args.render is not None:
+        return render(args.render, args.results or args.render.parent)
     rounds = args.repeat if args.repeat is not None else (1 if args.quick else ROUNDS)
     if rounds < 1:
         parser.error("--repeat must be >= 1")

@@ -12,6 +12,7 @@ See ``benchmarks/README.md``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shlex
 import sys
 import time
@@ -110,6 +111,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="measure src/sagefetch of this commit (default: the working tree at the start)",
     )
     parser.add_argument("--results", type=Path, default=None, help="where the results go")
+    parser.add_argument(
+        "--render",
+        type=Path,
+        default=None,
+        metavar="JSON",
+        help="measure nothing: write latest.md again from a latest.json (after a table change)",
+    )
     parser.add_argument(
         "--keep-work", action="store_true", help="keep the work directory (ARN files, logs)"
     )
@@ -231,8 +239,23 @@ def _mode(args: argparse.Namespace) -> str:
     return f"full, {rounds}"
 
 
+def render(source: Path, results: Path) -> int:
+    """Write ``latest.md`` again from the runs recorded in ``source``; measure nothing."""
+    report, documents = Report.from_json(source)
+    scenarios = [
+        dataclasses.replace(SCENARIOS[document["key"]], arns=document["arns"])
+        for document in documents
+    ]
+    results.mkdir(parents=True, exist_ok=True)
+    write_markdown(results / "latest.md", report, scenarios)
+    print(f"rendered {source} into {results / 'latest.md'}", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.render is not None:
+        return render(args.render, args.results or args.render.parent)
     unwind_on_signals()
     scenarios = select_scenarios(args)
     peers = [PEERS[key] for key in (args.peers or PEERS)]
