@@ -57,11 +57,19 @@ class SeenArns:
         return True
 
     def _to_digests(self, strings: set[str]) -> None:
+        # Each string is freed as soon as its digest is taken, and the table is
+        # made only once the set is gone: the strings, the set and the table are
+        # never all in memory at once.
         self._strings = None
-        self._grow(2 * len(strings))
-        for arn in strings:
-            self._add_digest(_digest(arn))
-        strings.clear()
+        digests = array("Q")
+        while strings:
+            digest = _digest(strings.pop())
+            digests.append(digest >> 64)
+            digests.append(digest & _LOW)
+        strings.clear()  # frees the set's own table too
+        self._grow(len(digests))  # two words per digest: twice as many slots as ARNs
+        for position in range(0, len(digests), 2):
+            self._add_digest(digests[position] << 64 | digests[position + 1])
 
     def _add_digest(self, digest: int) -> bool:
         # The hottest loop of a big run: locals only, one probe in the common case.
