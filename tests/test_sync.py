@@ -58,6 +58,13 @@ def _options(server: LocalSageMaker) -> dict[str, Any]:
     return {"endpoint_url": server.endpoint_url, "region_name": server.region}
 
 
+def _threads() -> list[threading.Thread]:
+    """This process's threads, less the local server's request handlers (which come and go)."""
+    return [
+        thread for thread in threading.enumerate() if "process_request_thread" not in thread.name
+    ]
+
+
 def _sync_threads() -> list[threading.Thread]:
     return [thread for thread in threading.enumerate() if thread.name == "sagefetch-sync"]
 
@@ -119,14 +126,14 @@ def test_the_run_moves_to_a_worker_thread_only_inside_a_loop(
     """No loop: asyncio.run in the caller's thread; in a loop: a worker thread, gone after."""
     arns = synthetic_sagemaker.seed(groups=1, versions=2)
     readers: list[str] = []
-    before = threading.enumerate()
+    before = _threads()
     outcomes = _call_from(
         place,
         lambda: describe_outcomes_sync(_read_in(readers, arns), **_options(synthetic_sagemaker)),
     )
     assert readers == [reader]
     assert all(isinstance(outcome, Described) for outcome in by_arn(outcomes).values())
-    assert threading.enumerate() == before
+    assert _threads() == before
 
 
 async def test_a_call_from_async_code_works_and_leaves_no_thread(
@@ -134,10 +141,10 @@ async def test_a_call_from_async_code_works_and_leaves_no_thread(
 ) -> None:
     """A sync function called from a coroutine (a notebook cell) gets every outcome."""
     arns = synthetic_sagemaker.seed(groups=1, versions=5)
-    before = threading.enumerate()
+    before = _threads()
     outcomes = describe_outcomes_sync(arns, **_options(synthetic_sagemaker))
     assert sorted(by_arn(outcomes)) == sorted(arns)
-    assert threading.enumerate() == before
+    assert _threads() == before
 
 
 @pytest.mark.parametrize("place", PLACES)
