@@ -59,7 +59,7 @@ def _options(server: LocalSageMaker) -> dict[str, Any]:
 
 
 def _threads() -> list[threading.Thread]:
-    """This process's threads, less the local server's request handlers (which come and go)."""
+    """The process's threads, less the local server's request handlers (which come and go)."""
     return [
         thread for thread in threading.enumerate() if "process_request_thread" not in thread.name
     ]
