@@ -287,6 +287,21 @@ def _audit_parser(commands: Any) -> None:
         metavar="N",
         help=f"shards running at once, {_SHARDS.span} (default: %(default)s)",
     )
+    engine = audit.add_argument_group("engine: where the shards run")
+    engine.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="'local': every shard in this process; 'ray': shards in Ray async actors, "
+        "records streamed back to this process's one writer (needs sagefetch[ray]; "
+        "default: %(default)s)",
+    )
+    engine.add_argument(
+        "--ray-address",
+        metavar="ADDRESS",
+        help="the Ray cluster to join, as ray.init(address=...) takes it (default: "
+        "RAY_ADDRESS, else a local Ray started for the run)",
+    )
     _display_options(audit)
 
 
@@ -420,9 +435,10 @@ def _output_options(parser: argparse.ArgumentParser) -> None:
     )
     output.add_argument(
         "--format",
-        choices=("jsonl", "csv"),
+        choices=("jsonl", "csv", "parquet"),
         default="jsonl",
-        help="JSON Lines or CSV with flattened audit columns (default: %(default)s)",
+        help="JSON Lines, CSV with flattened audit columns, or Parquet with typed columns "
+        "(needs sagefetch[parquet]; default: %(default)s)",
     )
     output.add_argument(
         "--resume",
