@@ -53,13 +53,22 @@ class Overrides:
     """Regions an account has not enabled, besides moto's opt-in ones (DescribeRegions)."""
     describe_latency: float = 0.0
     """Seconds every BatchDescribeModelPackage answer takes."""
+    throttles: dict[str, list[str | None]] = field(default_factory=dict)
+    """Action -> what its next calls get, one entry per call: a throttling code, or None for
+    moto's answer. Organizations and EC2 (DescribeRegions) actions; once used up, moto answers."""
+    throttled: Counter[str] = field(default_factory=Counter)
+    """Calls answered from ``throttles``, by action."""
+    regions_denied: set[str] = field(default_factory=set)
+    """Accounts whose DescribeRegions is refused (UnauthorizedOperation), as an SCP would."""
 
 
 def overriding(app: WSGIApplication, overrides: Overrides) -> WSGIApplication:
     """``app``, departing from moto as ``overrides`` says.
 
     AssumeRole into ``overrides.roles_in`` is denied, as a trust policy would;
-    Organizations actions in ``overrides.actions`` are refused with their code.
+    Organizations actions in ``overrides.actions`` are refused with their code;
+    ``overrides.throttles`` throttles the calls it plans; DescribeRegions is
+    refused to ``overrides.regions_denied``, and answers with ``regions_off`` off.
     """
 
     def serve(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -77,11 +86,17 @@ def overriding(app: WSGIApplication, overrides: Overrides) -> WSGIApplication:
             ).encode()
             start_response("403 Forbidden", [("Content-Type", "text/xml")])
             return [payload]
-        if form.get("Action") == ["DescribeRegions"]:
-            return _regions_off(app, environ, start_response, overrides.regions_off)
+        action = target.rpartition(".")[2] or form.get("Action", [""])[0]
+        if action == "DescribeRegions":
+            return _describe_regions(app, environ, start_response, overrides)
+        throttle = _next_throttle(overrides, action)
+        if throttle is not None:
+            payload = json.dumps({"__type": throttle, "Message": "Rate exceeded"}).encode()
+            start_response("400 Bad Request", [("Content-Type", "application/x-amz-json-1.1")])
+            return [payload]
         if target.endswith(".BatchDescribeModelPackage") and overrides.describe_latency:
             time.sleep(overrides.describe_latency)
-        code = overrides.actions.get(target.rpartition(".")[2])
+        code = overrides.actions.get(action)
         if code is not None:
             payload = json.dumps({"__type": code, "Message": f"Refused: {code}."}).encode()
             start_response("400 Bad Request", [("Content-Type", "application/x-amz-json-1.1")])
@@ -91,6 +106,50 @@ def overriding(app: WSGIApplication, overrides: Overrides) -> WSGIApplication:
     return serve
 
 
+def _caller(environ: WSGIEnvironment) -> str:
+    """The account whose keys signed the request, as moto tells them apart."""
+    key = re.search(r"Credential=([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+    return get_account_id_from(key.group(1)) if key else ""
+
+
+def _next_throttle(overrides: Overrides, action: str) -> str | None:
+    """The throttling code this call of ``action`` gets, if ``overrides.throttles`` has one."""
+    planned = overrides.throttles.get(action)
+    code = planned.pop(0) if planned else None
+    if code is not None:
+        overrides.throttled[action] += 1
+    return code
+
+
+def _ec2_error(start_response: StartResponse, status: str, code: str) -> Iterable[bytes]:
+    """EC2's query-protocol error answer (EC2 wraps it in Response/Errors)."""
+    message = {
+        "UnauthorizedOperation": "You are not authorized to perform this operation. User is "
+        "not authorized to perform: ec2:DescribeRegions",
+    }.get(code, "Request limit exceeded.")
+    payload = (
+        f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message>"
+        "</Error></Errors><RequestID>sagefetch-test</RequestID></Response>"
+    ).encode()
+    start_response(status, [("Content-Type", "text/xml")])
+    return [payload]
+
+
+def _describe_regions(
+    app: WSGIApplication,
+    environ: WSGIEnvironment,
+    start_response: StartResponse,
+    overrides: Overrides,
+) -> Iterable[bytes]:
+    """EC2 DescribeRegions: refused, throttled, or moto's answer with some regions off."""
+    if _caller(environ) in overrides.regions_denied:
+        return _ec2_error(start_response, "403 Forbidden", "UnauthorizedOperation")
+    throttle = _next_throttle(overrides, "DescribeRegions")
+    if throttle is not None:
+        return _ec2_error(start_response, "503 Service Unavailable", throttle)
+    return _regions_off(app, environ, start_response, overrides.regions_off)
+
+
 def _regions_off(
     app: WSGIApplication,
     environ: WSGIEnvironment,
@@ -98,8 +157,7 @@ def _regions_off(
     regions_off: dict[str, set[str]],
 ) -> Iterable[bytes]:
     """The DescribeRegions answer, with the caller's account's regions_off not opted in."""
-    key = re.search(r"Credential=([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
-    off = regions_off.get(get_account_id_from(key.group(1)) if key else "", set())
+    off = regions_off.get(_caller(environ), set())
     status, headers, payload = call_wsgi(app, environ)
 
     def opt_out(item: re.Match[bytes]) -> bytes:
@@ -282,6 +340,7 @@ def test_org_audits_every_package_of_every_active_account_once(
         assert record["account_name"] == names[record["account"]]
         assert record["status"] == "described"
     summary = json.loads(path.read_text())
+    assert (summary["exit_code"], summary["totals"]["shards_stopped"]) == (5, 2)
     shards = {(names[shard["account"]], shard["region"]): shard for shard in summary["shards"]}
     assert set(shards) == {
         (name, region)
@@ -389,6 +448,114 @@ def test_every_page_of_accounts_is_listed(organization: Organization, tmp_path: 
     audited = {shard["account"] for shard in summary["shards"]}
     others = (organization.ids[name] for name in ("master", "data", "ml-dev", "ml-prod"))
     assert audited == {*extra, *others}
+
+
+@pytest.mark.parametrize(
+    ("ou", "throttles"),
+    [
+        pytest.param(
+            None,
+            {"ListAccounts": ["TooManyRequestsException", None, "ThrottlingException"]},
+            id="list-accounts",
+        ),
+        pytest.param(
+            "ml",
+            {
+                "ListAccountsForParent": ["TooManyRequestsException", None, "ThrottlingException"],
+                "ListChildren": ["ThrottlingException", "TooManyRequestsException"],
+            },
+            id="ou",
+        ),
+    ],
+)
+@pytest.mark.timeout(120)
+def test_a_throttled_organization_listing_is_retried_and_lists_every_account(
+    organization: Organization,
+    tmp_path: Path,
+    ou: str | None,
+    throttles: dict[str, list[str | None]],
+) -> None:
+    """Organizations throttles (on the first and a later page) are retried: every account audited.
+
+    The retries go through the call layer: the summary counts each throttle and retry.
+    """
+    extra = [organization.add_account(f"team-{number:02d}") for number in range(18)]
+    organization.overrides.throttles.update({key: list(codes) for key, codes in throttles.items()})
+    output, path = tmp_path / "audit.jsonl", tmp_path / "summary.json"
+    scope = ["--ou", organization.ous[ou]] if ou else ["--skip-accounts", "denied"]
+
+    result = _audit(
+        "--region", "us-east-1", *scope, "-o", str(output), "--summary-json", str(path)
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    names = ("ml-prod",) if ou else ("master", "data", "ml-prod")
+    assert Counter(record["arn"] for record in _records(output)) == organization.packages(
+        *names, regions=["us-east-1"]
+    )
+    planned = sum(code is not None for codes in throttles.values() for code in codes)
+    assert sum(organization.overrides.throttled.values()) == planned
+    assert all(not codes for codes in organization.overrides.throttles.values())
+    summary = json.loads(path.read_text())
+    listing = summary["organization"]
+    assert (listing["throttled"], listing["retries"], listing["stopped"]) == (
+        planned,
+        planned,
+        None,
+    )
+    audited = {shard["account"] for shard in summary["shards"]}
+    if ou:
+        assert listing["accounts_listed"] == 2
+        assert audited == {organization.ids["ml-dev"], organization.ids["ml-prod"]}
+    else:
+        assert listing["accounts_listed"] == 24  # two pages
+        others = (organization.ids[name] for name in ("master", "data", "ml-dev", "ml-prod"))
+        assert audited == {*extra, *others}
+
+
+@pytest.mark.timeout(180)
+def test_regions_all_an_account_refused_describe_regions_is_a_stopped_shard(
+    organization: Organization, tmp_path: Path
+) -> None:
+    """--regions all, DescribeRegions refused to one account: that account stops, with the reason.
+
+    The others are audited (DescribeRegions throttled first, then retried); the
+    run ends with exit 5 and the summary JSON says which account stopped and why.
+    """
+    organization.overrides.regions_denied.add(organization.ids["data"])
+    organization.overrides.throttles["DescribeRegions"] = ["RequestLimitExceeded"] * 2
+    output, path = tmp_path / "audit.jsonl", tmp_path / "summary.json"
+
+    result = _audit(
+        "--regions", "all", "--accounts", "data,ml-dev", "-o", str(output),
+        "--summary-json", str(path),
+    )  # fmt: skip
+
+    assert result.returncode == 5, result.stderr
+    assert "Traceback" not in result.stderr
+    assert Counter(record["arn"] for record in _records(output)) == organization.packages("ml-dev")
+    assert organization.overrides.throttled["DescribeRegions"] == 2
+    summary = json.loads(path.read_text())
+    assert summary["exit_code"] == 5
+    listed = {account["account_name"]: account for account in summary["regions"]["accounts"]}
+    assert listed["data"]["enabled"] == []
+    stopped = listed["data"]["stopped"]
+    assert (stopped["error"], stopped["code"]) == ("AccessDeniedError", "UnauthorizedOperation")
+    who = f"data ({organization.ids['data']})"
+    assert stopped["message"].startswith(f"cannot list the regions enabled for {who}: ")
+    assert "ec2:DescribeRegions" in stopped["hint"]
+    assert listed["data"]["calls"] == 1  # refused: not retried
+    assert listed["ml-dev"]["stopped"] is None
+    assert listed["ml-dev"]["calls"] == 3  # throttled twice, retried
+    shards = {(shard["account_name"], shard["region"]): shard for shard in summary["shards"]}
+    assert shards["data", None]["result"] == "stopped"
+    assert shards["data", None]["stopped"] == stopped
+    assert {key for key in shards if key[0] == "ml-dev"} == {
+        ("ml-dev", region) for region in listed["ml-dev"]["enabled"]
+    }
+    assert all(shards[key]["result"] == "complete" for key in shards if key[0] == "ml-dev")
+    assert f"sagefetch audit: {who}: cannot list the regions enabled for {who}" in result.stderr
+    assert "HINT: --regions all needs ec2:DescribeRegions" in result.stderr
 
 
 @pytest.mark.timeout(180)
