@@ -42,6 +42,8 @@ class Peer:
     """sagefetch peers: who opens the aiobotocore client."""
     tunes_gc: bool = False
     """sagefetch peers: whether ``sagefetch.tune_gc()`` runs (the CLI always calls it)."""
+    several_runs: bool = False
+    """Takes ``--runs N --run-gap S`` (S10: runs one after another on one client/limiter)."""
 
     @property
     def is_cli(self) -> bool:
@@ -53,6 +55,8 @@ class Peer:
         if self.service != (scenario.service is not None):
             return False
         if scenario.cli_only and not self.is_cli:
+            return False
+        if scenario.runs > 1 and not self.several_runs:
             return False
         return named or self.only is None or scenario.key in self.only
 
@@ -67,6 +71,8 @@ class Peer:
         command += [str(out_file), *self.options]
         if self.oracle and scenario.faults.rate is not None:
             command += ["--max-per-second", str(scenario.faults.rate)]
+        if scenario.runs > 1:
+            command += ["--runs", str(scenario.runs), "--run-gap", str(scenario.run_gap)]
         return command
 
 
@@ -91,6 +97,7 @@ PEERS: dict[str, Peer] = {
             f"aiobotocore gather, Semaphore(16), adaptive retries ({ADAPTIVE_ATTEMPTS} attempts)",
             "aiobotocore_gather",
             options=("--retry-mode", "adaptive", "--attempts", str(ADAPTIVE_ATTEMPTS)),
+            several_runs=True,
         ),
         Peer("aiometer", "aiometer.amap, 16 at once, oracle rate", "aiometer_amap", oracle=True),
         Peer(
@@ -98,6 +105,7 @@ PEERS: dict[str, Peer] = {
             "sagefetch library, stream()",
             "sagefetch_library",
             client="fetcher's",
+            several_runs=True,
         ),
         Peer(
             "sagefetch-lib-gc",

@@ -220,11 +220,12 @@ def _reported(stdout: str) -> dict[str, str]:
 
 
 class FirstCallWatcher:
-    """Finds when a peer's first call reaches the server; for S4, lowers the limit later.
+    """Finds when a peer's first call reaches the server; then changes the limit on schedule.
 
     A thread polls the server's counters every 20 ms until the first call, then
-    (S4 only) waits ``switch_after`` seconds and puts the lower limit in force.
-    Moments are ``time.monotonic()`` readings, comparable with the launcher's
+    puts each later step of ``Scenario.limits`` in force at its moment after
+    that call (S4's drop, S8's rise, S11's changes). Moments are
+    ``time.monotonic()`` readings, comparable with the launcher's
     ``ChildResult.started``.
     """
 
@@ -239,7 +240,9 @@ class FirstCallWatcher:
         self.first_call_at: float | None = None
         """When the poll that first saw a call was sent (at most one poll late)."""
         self.switched_at: float | None = None
-        """S4: when the lower limit took effect."""
+        """When the limit first changed (S4: the lower limit took effect)."""
+        self.changes: list[tuple[float, float]] = []
+        """``(moment, calls/s)`` of every limit change put in force."""
 
     def start(self) -> None:
         self._thread.start()
@@ -257,11 +260,13 @@ class FirstCallWatcher:
                 self.first_call_at = polled
                 break
             self._stop.wait(self.POLL_SECONDS)
-        switch_after, scenario = self._scenario.switch_after, self._scenario
-        if self.first_call_at is None or switch_after is None:
+        if self.first_call_at is None:
             return
-        if self._stop.wait(switch_after):
-            return
-        assert scenario.lowered_rate is not None
-        self._control.set_faults(dataclasses.replace(scenario.faults, rate=scenario.lowered_rate))
-        self.switched_at = time.monotonic()
+        for after, rate in self._scenario.limits[1:]:
+            if self._stop.wait(max(0.0, self.first_call_at + after - time.monotonic())):
+                return
+            self._control.set_faults(dataclasses.replace(self._scenario.faults, rate=rate))
+            moment = time.monotonic()
+            self.changes.append((moment, rate))
+            if self.switched_at is None:
+                self.switched_at = moment

@@ -42,6 +42,11 @@ STARTUP_OVER_FLOOR, FIRST_CALL_WITHIN = 0.1, 0.3
 S5_CPU_MS_PER_1K = 20.0
 #: S7: calls over the linger reference, for sagefetch's coalescing lookups.
 S7_CALLS_OVER_REFERENCE = 1.10
+#: Issue 14 (the limiter): the library's own describe phase / ideal, the CLI's whole
+#: process / ideal (start-up included), and the throttled share in %, by scenario.
+ISSUE14_LIBRARY_PHASE = {"S1": 1.02, "S2": 1.02, "S4": 1.04, "S8": 1.08}
+ISSUE14_CLI_WALL = {"S1": 1.05, "S4": 1.07}
+ISSUE14_THROTTLED = {"S4": 5.0, "S8": 5.0}  # S1 and S2: 3 %, issue 17's target already
 
 
 def machine_info() -> dict[str, object]:
@@ -507,7 +512,22 @@ def _target_checks(run: PeerRun) -> list[Check]:
             ),
             ("failed requests", _requests_failed(run), 0.0, ""),
         ]
-    return checks.get(run.scenario, [])
+    return checks.get(run.scenario, []) + _issue14_checks(run)
+
+
+def _issue14_checks(run: PeerRun) -> list[Check]:
+    """Issue 14's limiter targets that issue 17's rows above do not already check."""
+    checks: list[Check] = []
+    key = run.scenario
+    if run.peer == "sagefetch-lib" and key in ISSUE14_LIBRARY_PHASE:
+        bound = ISSUE14_LIBRARY_PHASE[key]
+        checks.append(("own phase / ideal (issue 14)", run.phase_ratio, bound, "x"))
+    if run.peer == "sagefetch-cli" and key in ISSUE14_CLI_WALL:
+        checks.append((f"{WALL} (issue 14)", run.ratio, ISSUE14_CLI_WALL[key], "x"))
+    if run.peer in {"sagefetch-lib", "sagefetch-cli"} and key in ISSUE14_THROTTLED:
+        share = _pct(run.throttled_share)
+        checks.append(("throttled (issue 14)", share, ISSUE14_THROTTLED[key], "%"))
+    return checks
 
 
 @dataclass(frozen=True, slots=True)
@@ -719,8 +739,14 @@ def _scenario_heading(scenario: Scenario) -> list[str]:
         facts[1] = f"ceil(distinct / 100) = {scenario.calls_needed:,} calls"
     if ideal is not None:
         facts.append(f"ideal {ideal:.2f} s")
-    if scenario.switch_after is not None:
-        facts.append(f"limit drops {scenario.switch_after:.2f} s after the first call")
+    if len(scenario.limits) > 1:
+        steps = ", ".join(f"{rate:g} calls/s from {at:.2f} s" for at, rate in scenario.limits[1:])
+        facts.append(f"the limit changes after the first call: {steps}")
+    if scenario.runs > 1:
+        facts.append(
+            f"{scenario.runs} runs of {scenario.calls_per_run} calls, {scenario.run_gap:g} s "
+            "apart, on one client (peers without runs sit it out)"
+        )
     return [f"## {scenario.key} {scenario.title}", "", "; ".join(facts) + ".", ""]
 
 
@@ -755,15 +781,22 @@ def _rounds_note(settings: dict[str, object]) -> str:
     )
 
 
-def write_markdown(path: Path, report: Report, scenarios: list[Scenario]) -> None:
-    """``latest.md``: header, sagefetch's targets, start-up, one table and plot per scenario."""
+def write_markdown(
+    path: Path, report: Report, scenarios: list[Scenario], *, sections: Sequence[str] = ()
+) -> None:
+    """``latest.md``: header, sagefetch's targets, start-up, one table and plot per scenario.
+
+    ``sections``: more markdown lines, after the targets (the simulator's table).
+    """
     settings, runs, startup = report.settings, report.runs, report.startup
     lines = report.header_lines("sagefetch benchmark results", diff_file="sagefetch-src.diff")
     if scenarios:
         lines += [
             "The machine is shared and noisy: compare peers within one table (measured side by "
             "side in one run), not absolute times across runs. Ideal = max(0, calls - burst) / "
-            "limit + one mean latency (S4: piecewise). `wall / ideal`, the headline, is every "
+            "limit + one mean latency (piecewise where the limit changes; S10: run by run, "
+            "each starting one latency and its gap after the last call of the one before). "
+            "`wall / ideal`, the headline, is every "
             "peer's whole process (fork to exit: interpreter, imports, reading the ARNs, "
             "opening its client, the calls, the outcomes written) over the ideal; nothing is "
             "subtracted from any peer. Start-up is its own column: `first call s`, from the "
@@ -782,6 +815,7 @@ def write_markdown(path: Path, report: Report, scenarios: list[Scenario]) -> Non
             "",
         ]
     lines += ["## sagefetch targets", "", *targets_table(runs, startup), ""]
+    lines += sections
     if startup is not None:
         lines += startup_section(startup)
     for scenario in scenarios:

@@ -1,4 +1,9 @@
-"""Scenarios S1-S7, the ideal wall time a perfect client would need in S1-S4, S7's requests."""
+"""Scenarios S1-S11, the ideal wall time a perfect client would need, S7's requests.
+
+S8-S11 are issue 14's limiter scenarios (rising limit, bursty server, small runs
+sharing one limiter, a limit that changes every 10 s); ``benchmarks/simulation.py``
+simulates the same ones (``simulation.from_benchmark``).
+"""
 
 from __future__ import annotations
 
@@ -20,6 +25,8 @@ ACCOUNT, REGION = "123456789012", "us-east-1"
 S6_DUPLICATES = 1_000
 #: S4's limit drops from 40 to this many calls/s a third of the way through the ideal.
 S4_LOWER_RATE = 10.0
+#: Tokens a float sum may miss by: a token due at a moment is there at that moment.
+_EPSILON = 1e-9
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +64,16 @@ class Scenario:
     """Audit: the List calls that find the ARNs, on top of the describe calls."""
     service: ServiceLoad | None = None
     """S7: ``arns`` is the number of single-ARN requests, arriving as this says."""
+    limit_changes: tuple[tuple[float, float], ...] = ()
+    """``(seconds after the first call, calls/s)``: the limit from then on (S8, S11).
+
+    The harness puts each in force at its moment (``FirstCallWatcher``); S4's
+    single drop is ``lowered_rate`` instead, at a moment derived from the ideal.
+    """
+    runs: int = 1
+    """S10: the ARNs are split into this many runs, one after another, on one limiter."""
+    run_gap: float = 0.0
+    """S10: seconds between the end of one run and the start of the next."""
 
     @property
     def distinct_arns(self) -> int:
@@ -74,8 +91,28 @@ class Scenario:
         return self.faults.rate is not None
 
     @property
+    def calls_per_run(self) -> int:
+        """Calls a perfect client makes in each of the ``runs`` (all of them when one run)."""
+        if self.runs == 1:
+            return self.calls_needed
+        return math.ceil(math.ceil(self.distinct_arns / self.runs) / ARNS_PER_CALL)
+
+    @property
+    def limits(self) -> tuple[tuple[float, float], ...]:
+        """``(seconds after the first call, calls/s)`` steps of the limit; () if unlimited."""
+        rate = self.faults.rate
+        if rate is None:
+            return ()
+        switch = self.switch_after if self.lowered_rate is not None else None
+        if switch is not None and self.lowered_rate is not None:
+            return ((0.0, rate), (switch, self.lowered_rate))
+        return ((0.0, rate), *self.limit_changes)
+
+    @property
     def switch_after(self) -> float | None:
-        """S4: seconds after the first call at which the limit drops."""
+        """Seconds after the first call at which the limit first changes (S4: drops)."""
+        if self.limit_changes and self.lowered_rate is None:
+            return self.limit_changes[0][0]
         if self.lowered_rate is None or self.faults.rate is None:
             return None
         # Pacing time P with the switch at P/3: (calls - burst) = r1 P/3 + r2 2P/3.
@@ -94,19 +131,27 @@ class Scenario:
         rate = self.faults.rate
         if rate is None or self.service is not None:
             return None
-        to_pace = max(0, self.calls_needed - self.faults.burst)
         latency = self.faults.latency + self.faults.jitter / 2
-        switch = self.switch_after
-        if switch is None or self.lowered_rate is None or to_pace <= rate * switch:
-            return to_pace / rate + latency
-        return switch + (to_pace - rate * switch) / self.lowered_rate + latency
+        if self.runs == 1 and len(self.limits) == 1:
+            return max(0, self.calls_needed - self.faults.burst) / rate + latency
+        return (
+            token_bucket_ideal(
+                self.limits,
+                self.faults.burst,
+                calls=self.calls_per_run,
+                runs=self.runs,
+                between_runs=latency + self.run_gap,
+            )
+            + latency
+        )
 
     def limit_at(self, seconds_after_first_call: float) -> float | None:
         """The server's limit at a moment of a run (for the plots)."""
-        switch = self.switch_after
-        if switch is not None and seconds_after_first_call >= switch:
-            return self.lowered_rate
-        return self.faults.rate
+        current = self.faults.rate
+        for start, rate in self.limits:
+            if seconds_after_first_call >= start:
+                current = rate
+        return current
 
     def scaled(self, factor: float) -> Scenario:
         """The same scenario with ``factor`` times the ARNs (rates unchanged)."""
@@ -121,10 +166,68 @@ class Scenario:
             "calls_needed": self.calls_needed,
             "ideal_seconds": self.ideal_seconds,
             "switch_after_seconds": self.switch_after,
+            "limits": [list(step) for step in self.limits],
+            "runs": self.runs,
+            "run_gap": self.run_gap,
             "faults": {k: getattr(self.faults, k) for k in self.faults.__slots__},
             "service": None if self.service is None else dataclasses.asdict(self.service),
             "distinct_arns": self.distinct_arns,
         }
+
+
+def token_bucket_ideal(
+    limits: tuple[tuple[float, float], ...],
+    burst: int,
+    *,
+    calls: int,
+    runs: int = 1,
+    between_runs: float = 0.0,
+) -> float:
+    """When a perfect client sends its last call: each call the instant the bucket has a token.
+
+    The bucket starts full (``burst`` tokens) and refills at the limit of the
+    moment (``limits``: ``(second, calls/s)`` steps from the first call). A run
+    starts ``between_runs`` seconds after the previous one's last call (its
+    answer's latency and any pause). Add one latency for the last answer.
+    """
+
+    def limit_at(moment: float) -> float:
+        current = limits[0][1]
+        for start, rate in limits:
+            if moment >= start:
+                current = rate
+        return current
+
+    def refill(level: float, start: float, end: float) -> float:
+        while start < end:
+            later = [at for at, _ in limits if at > start]
+            step_end = min([end, *later])
+            level = min(float(burst), level + limit_at(start) * (step_end - start))
+            start = step_end
+        return level
+
+    def next_token(level: float, moment: float) -> float:
+        while level < 1.0 - _EPSILON:
+            rate = limit_at(moment)
+            later = [at for at, _ in limits if at > moment]
+            needed = (1.0 - level) / rate
+            if not later or moment + needed <= later[0]:
+                return moment + needed
+            level += rate * (later[0] - moment)
+            moment = later[0]
+        return moment
+
+    level, moment = float(burst), 0.0
+    for run in range(runs):
+        if run:
+            level = refill(level, moment, moment + between_runs)
+            moment += between_runs
+        for _ in range(calls):
+            sent = next_token(level, moment)
+            level = refill(level, moment, sent) - 1.0
+            level = max(0.0, level)
+            moment = sent
+    return moment
 
 
 def write_arn_file(scenario: Scenario, path: Path) -> set[str]:
@@ -249,6 +352,34 @@ SCENARIOS: dict[str, Scenario] = {
             _THROTTLED,
             service=ServiceLoad(),
             headline="calls against the linger reference; p50/p99 latency per request",
+        ),
+        Scenario(
+            "S8",
+            "rising limit: 10 calls/s, then 30 calls/s from 3 s after the first call",
+            30_000,
+            dataclasses.replace(_THROTTLED, rate=10.0),
+            limit_changes=((3.0, 30.0),),
+        ),
+        Scenario(
+            "S9",
+            "bursty server: 20 calls/s, burst 20, 50 ms (+0-10 ms)",
+            20_000,
+            dataclasses.replace(_THROTTLED, burst=20),
+        ),
+        Scenario(
+            "S10",
+            "small runs sharing one limiter: 10 runs of 2,000 ARNs, 0.2 s apart; S1's server",
+            20_000,
+            _THROTTLED,
+            runs=10,
+            run_gap=0.2,
+        ),
+        Scenario(
+            "S11",
+            "a limit that changes every 10 s: 20, 35, 12, then 28 calls/s",
+            80_000,
+            _THROTTLED,
+            limit_changes=((10.0, 35.0), (20.0, 12.0), (30.0, 28.0)),
         ),
     )
 }

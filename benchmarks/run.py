@@ -32,6 +32,7 @@ from benchmarks._peers import PEERS
 from benchmarks._processes import BYTECODE_CACHE, ServerProcess
 from benchmarks._report import Report, plot_scenario, write_markdown
 from benchmarks._scenarios import SCENARIOS, Scenario, write_arn_file, write_requests
+from benchmarks._simulated import side_by_side, simulable, simulate
 from benchmarks._startup import RUNS, measure_startup
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--scenarios",
         type=comma_separated([STARTUP, *SCENARIOS]),
         default=[STARTUP, *SCENARIOS],
-        help=f"default: {STARTUP} (start-up) and S1-S7; e.g. S1,S3 or {STARTUP} alone",
+        help=f"default: {STARTUP} (start-up) and S1-S11; e.g. S1,S3 or {STARTUP} alone",
     )
     parser.add_argument(
         "--peers",
@@ -120,6 +121,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--keep-work", action="store_true", help="keep the work directory (ARN files, logs)"
+    )
+    parser.add_argument(
+        "--no-simulation",
+        action="store_true",
+        help="skip the simulator's table beside the real runs (limited scenarios, 20 seeds)",
     )
     args = parser.parse_args(argv)
     if args.repeat is None:
@@ -247,7 +253,9 @@ def render(source: Path, results: Path) -> int:
         for document in documents
     ]
     results.mkdir(parents=True, exist_ok=True)
-    write_markdown(results / "latest.md", report, scenarios)
+    simulated = report.settings.get("simulation")
+    sections = side_by_side(simulated if isinstance(simulated, dict) else None, report.runs)
+    write_markdown(results / "latest.md", report, scenarios, sections=sections)
     print(f"rendered {source} into {results / 'latest.md'}", file=sys.stderr)
     return 0
 
@@ -272,9 +280,13 @@ def main(argv: list[str] | None = None) -> int:
         }
     )
 
+    def side_by_side_lines() -> list[str]:
+        simulated = report.settings.get("simulation")
+        return side_by_side(simulated if isinstance(simulated, dict) else None, report.runs)
+
     def write_reports() -> None:
         report.stamp()
-        write_markdown(results / "latest.md", report, scenarios)
+        write_markdown(results / "latest.md", report, scenarios, sections=side_by_side_lines())
         report.write_json(results / "latest.json", [scenario.to_json() for scenario in scenarios])
 
     try:
@@ -287,6 +299,11 @@ def main(argv: list[str] | None = None) -> int:
                 diff_file.write_text(source.diff)
             print(f"sagefetch source: {source.describe()}", file=sys.stderr)
             report.settings["rss_floor_mb"] = measure_rss_floor(work)
+            if not args.no_simulation and any(map(simulable, scenarios)):
+                # The limiter the peers will import (the pinned copy), simulated first.
+                limiter_file = source.path / "sagefetch" / "_limiter.py"
+                print(f"== simulating: {limiter_file}, 20 seeds", file=sys.stderr, flush=True)
+                report.settings["simulation"] = simulate(scenarios, limiter_file)
             if STARTUP in args.scenarios:
                 print(f"== {STARTUP}: start-up, {args.startup_runs} runs each", file=sys.stderr)
                 report.startup = measure_startup(work, runs=args.startup_runs)
@@ -316,6 +333,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"interrupted: results so far are in {results}", file=sys.stderr)
         return 130
     elapsed = time.monotonic() - report.started
+    table = side_by_side_lines()
+    if table:
+        print("\n".join(table))
     print(f"done in {elapsed:.0f} s: {results / 'latest.md'}", file=sys.stderr)
     return 0
 

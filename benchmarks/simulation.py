@@ -57,6 +57,7 @@ from typing import TYPE_CHECKING, Any, cast
 import anyio
 from botocore.exceptions import ClientError
 
+from benchmarks import _scenarios as benchmark
 from sagefetch import AdaptiveRateLimiter
 from sagefetch import _retry as retry_module
 from sagefetch._calls import CallFailedError, CallGuard
@@ -65,11 +66,13 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
 __all__ = [
+    "BENCHMARK_KEYS",
     "SCENARIOS",
     "Model",
     "Outcome",
     "Scenario",
     "VirtualTimeLoop",
+    "from_benchmark",
     "ideal_seconds",
     "simulate",
     "sweep",
@@ -185,39 +188,25 @@ class _Bucket:
             return True
         return False
 
-    def next_token(self) -> float:
-        """The first moment from now on that the bucket holds a whole token."""
-        moment, level = self.now, self.level
-        limits = self._scenario.limits
-        while level < 1.0 - _EPSILON:
-            rate = self._scenario.limit_at(moment)
-            later = [start for start, _ in limits if start > moment]
-            needed = (1.0 - level) / rate
-            if not later or moment + needed <= later[0]:
-                return moment + needed
-            level += rate * (later[0] - moment)
-            moment = later[0]
-        return moment
-
 
 def ideal_seconds(scenario: Scenario) -> float:
     """What a perfect client needs: each call the instant a token is there, one latency per run.
 
     For one run at a fixed limit this is the benchmark's ideal,
-    ``max(0, calls - burst) / limit + latency + jitter / 2``.
+    ``max(0, calls - burst) / limit + latency + jitter / 2``; it is the
+    benchmark's own computation (``benchmarks._scenarios.token_bucket_ideal``).
     """
-    bucket = _Bucket(scenario)
     latency = scenario.latency + scenario.jitter / 2
-    moment = 0.0
-    for run in range(scenario.runs):
-        if run:
-            moment += latency + scenario.run_gap
-        for _ in range(scenario.calls):
-            bucket.advance(moment)
-            moment = bucket.next_token()
-            taken = bucket.take(moment)
-            assert taken, "next_token() promised one"
-    return moment + latency
+    return (
+        benchmark.token_bucket_ideal(
+            scenario.limits,
+            scenario.burst,
+            calls=scenario.calls,
+            runs=scenario.runs,
+            between_runs=latency + scenario.run_gap,
+        )
+        + latency
+    )
 
 
 def _throttle() -> ClientError:
@@ -448,51 +437,44 @@ def sweep(
 # -- the scenarios ---------------------------------------------------------------------
 
 
-def _third_of_the_ideal(calls: int, burst: int, first: float, then: float) -> float:
-    """The benchmark's S4 switch: P / 3, where ``calls - burst = first P/3 + then 2P/3``."""
-    return (calls - burst) / (first / 3 + 2 * then / 3) / 3
+def from_benchmark(scenario: benchmark.Scenario) -> Scenario:
+    """The simulated twin of one of ``python -m benchmarks.run``'s scenarios (same sizes, limits).
 
+    ``benchmark.Scenario.scaled`` sizes (``--quick``, ``--scale``) carry over:
+    the simulator runs the calls the real run needs.
+    """
+    faults = scenario.faults
+    if not scenario.limits or scenario.service is not None:
+        raise ValueError(f"{scenario.key} has no limit to simulate, or is a service")
+    return Scenario(
+        scenario.key,
+        scenario.title,
+        scenario.limits,
+        burst=faults.burst,
+        calls=scenario.calls_per_run,
+        runs=scenario.runs,
+        run_gap=scenario.run_gap,
+        latency=faults.latency,
+        jitter=faults.jitter,
+    )
+
+
+#: The benchmark's limiter scenarios, simulated (``python -m benchmarks.run`` runs them for real).
+BENCHMARK_KEYS = ("S1", "S2", "S4", "S8", "S9", "S10", "S11")
 
 SCENARIOS: dict[str, Scenario] = {
     scenario.key: scenario
     for scenario in (
-        # The benchmark's S1, S2 and S4 (benchmarks/_scenarios.py), written out.
-        Scenario("S1", "steady: 20 calls/s, burst 5", ((0.0, 20.0),), burst=5, calls=200),
-        Scenario("S2", "steady: 50 calls/s, burst 5", ((0.0, 50.0),), burst=5, calls=1000),
-        Scenario(
-            "S4",
-            "falling: 40 -> 10 calls/s at a third of the ideal (4.92 s)",
-            ((0.0, 40.0), (_third_of_the_ideal(300, 5, 40.0, 10.0), 10.0)),
-            burst=5,
-            calls=300,
-        ),
-        Scenario("S8", "rising: 10 -> 30 calls/s at 3 s", ((0.0, 10.0), (3.0, 30.0)), 5, 300),
+        *(from_benchmark(benchmark.SCENARIOS[key]) for key in BENCHMARK_KEYS),
         # Issue 14's measured runs.
         Scenario("I1", "issue 14 steady: 15 calls/s, burst 3", ((0.0, 15.0),), burst=3, calls=150),
         Scenario("I4", "issue 14 falling: 30 -> 8 at 4 s", ((0.0, 30.0), (4.0, 8.0)), 5, 200),
-        Scenario("BURST", "bursty: 20 calls/s, burst 20", ((0.0, 20.0),), burst=20, calls=200),
-        Scenario(
-            "CYCLE",
-            "a limit that changes every 10 s: 20, 35, 12, 28 calls/s",
-            ((0.0, 20.0), (10.0, 35.0), (20.0, 12.0), (30.0, 28.0)),
-            burst=5,
-            calls=800,
-        ),
         # Corners: a low limit with no burst, a high one, slow answers.
         Scenario("LOW", "low: 2 calls/s, burst 1", ((0.0, 2.0),), burst=1, calls=40),
         Scenario("B1", "no burst: 20 calls/s, burst 1", ((0.0, 20.0),), burst=1, calls=200),
         Scenario("HIGH", "high: 150 calls/s, burst 20", ((0.0, 150.0),), burst=20, calls=1500),
         Scenario(
             "SLOW", "slow answers: 20 calls/s, burst 5, 0.4 s", ((0.0, 20.0),), 5, 200, latency=0.4
-        ),
-        Scenario(
-            "RUNS",
-            "10 small runs of 20 calls, 0.2 s apart, one limiter: 20 calls/s, burst 5",
-            ((0.0, 20.0),),
-            burst=5,
-            calls=20,
-            runs=10,
-            run_gap=0.2,
         ),
     )
 }
@@ -505,13 +487,17 @@ def _spread(values: Sequence[float]) -> tuple[float, float, float]:
     return statistics.median(values), min(values), max(values)
 
 
-def summarize(outcomes: dict[str, list[Outcome]]) -> dict[str, dict[str, Any]]:
+def summarize(
+    outcomes: dict[str, list[Outcome]], scenarios: dict[str, Scenario] | None = None
+) -> dict[str, dict[str, Any]]:
     """Per scenario: median, min and max of the ratio and the throttled share over seeds."""
     summary: dict[str, dict[str, Any]] = {}
+    known = SCENARIOS if scenarios is None else scenarios
     for key, runs in outcomes.items():
         ratio = _spread([outcome.ratio for outcome in runs])
         share = _spread([outcome.throttled_share for outcome in runs])
         summary[key] = {
+            "title": known[key].title if key in known else key,
             "ideal": runs[0].ideal,
             "ratio": ratio,
             "throttled": share,
@@ -536,7 +522,7 @@ def render(summary: dict[str, dict[str, Any]], baseline: dict[str, dict[str, Any
             "|---|---|---|---|",
         ]
         for key, row in summary.items():
-            title = SCENARIOS[key].title if key in SCENARIOS else key
+            title = row.get("title") or (SCENARIOS[key].title if key in SCENARIOS else key)
             lines.append(
                 f"| {key} {title} | {row['ideal']:.2f} | {_cell(row['ratio'])} "
                 f"| {_cell(row['throttled'], percent=True)} |"
@@ -549,7 +535,7 @@ def render(summary: dict[str, dict[str, Any]], baseline: dict[str, dict[str, Any
     ]
     for key, row in summary.items():
         old = baseline.get(key)
-        title = SCENARIOS[key].title if key in SCENARIOS else key
+        title = row.get("title") or (SCENARIOS[key].title if key in SCENARIOS else key)
         old_ratio = _cell(old["ratio"]) if old else "-"
         old_share = _cell(old["throttled"], percent=True) if old else "-"
         lines.append(

@@ -16,10 +16,18 @@ from __future__ import annotations
 import statistics
 
 import pytest
-from benchmarks.simulation import SCENARIOS, Model, ideal_seconds, simulate
+from benchmarks import _scenarios as benchmark
+from benchmarks.simulation import (
+    BENCHMARK_KEYS,
+    SCENARIOS,
+    Model,
+    from_benchmark,
+    ideal_seconds,
+    simulate,
+)
 
 #: Scenarios of 800-1,500 calls run fewer seeds.
-LONG = frozenset({"S2", "CYCLE", "HIGH"})
+LONG = frozenset({"S2", "S11", "HIGH"})
 
 
 def _medians(key: str) -> tuple[float, float]:
@@ -41,9 +49,9 @@ def _medians(key: str) -> tuple[float, float]:
         pytest.param("S8", 1.10, 0.06, id="S8-rising-10-30"),
         pytest.param("I1", 1.03, 0.065, id="issue-steady-15"),
         pytest.param("I4", 1.05, 0.09, id="issue-falling-30-8"),
-        pytest.param("BURST", 1.03, 0.09, id="burst-20"),
-        pytest.param("CYCLE", 1.10, 0.055, id="changing-every-10s"),
-        pytest.param("RUNS", 1.10, 0.05, id="small-runs-one-limiter"),
+        pytest.param("S9", 1.03, 0.09, id="S9-burst-20"),
+        pytest.param("S11", 1.10, 0.055, id="S11-changing-every-10s"),
+        pytest.param("S10", 1.10, 0.05, id="S10-small-runs-one-limiter"),
         pytest.param("HIGH", 1.07, 0.02, id="high-150"),
         pytest.param("SLOW", 1.05, 0.10, id="slow-answers"),
     ],
@@ -87,3 +95,33 @@ def test_every_batch_is_described() -> None:
     outcome = simulate(SCENARIOS["S4"], 0, Model(max_attempts=8))
     assert outcome.failed_batches == 0
     assert outcome.calls - outcome.throttled == 300
+
+
+@pytest.mark.parametrize("key", BENCHMARK_KEYS)
+def test_the_simulated_scenarios_are_the_benchmarks(key: str) -> None:
+    """S1-S11's simulated twins have the real run's limits, burst, calls and ideal."""
+    real = benchmark.SCENARIOS[key]
+    simulated = SCENARIOS[key]
+    assert simulated.limits == real.limits
+    assert simulated.burst == real.faults.burst
+    assert simulated.calls * simulated.runs == real.calls_needed
+    assert ideal_seconds(simulated) == pytest.approx(real.ideal_seconds)
+
+
+def test_a_scaled_benchmark_scenario_is_simulated_at_its_size() -> None:
+    """``--quick`` sizes carry over: a tenth of S10's ARNs is 10 runs of 2 calls."""
+    simulated = from_benchmark(benchmark.SCENARIOS["S10"].scaled(0.1))
+    assert (simulated.runs, simulated.calls) == (10, 2)
+
+
+@pytest.mark.parametrize(
+    ("key", "ideal"),
+    [
+        pytest.param("S4", 4.916_666 + (295 - 40 * 4.916_666) / 10 + 0.055, id="S4-falls"),
+        pytest.param("S8", 3 + (295 - 30) / 30 + 0.055, id="S8-rises-at-3s"),
+        pytest.param("S9", (200 - 20) / 20 + 0.055, id="S9-burst-20"),
+    ],
+)
+def test_the_ideal_follows_the_limit(key: str, ideal: float) -> None:
+    """The piecewise ideal: the burst, then each call as the limit of the moment refills a token."""
+    assert benchmark.SCENARIOS[key].ideal_seconds == pytest.approx(ideal, abs=1e-4)

@@ -27,6 +27,18 @@ def argument_parser(description: str) -> argparse.ArgumentParser:
     return parser
 
 
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """``--runs N --run-gap S``: split the ARNs into N runs, one after another, on one client."""
+    parser.add_argument("--runs", type=int, default=1, help="runs, one after another (S10)")
+    parser.add_argument("--run-gap", type=float, default=0.0, help="seconds between runs")
+
+
+def split_runs(arns: list[str], runs: int) -> list[list[str]]:
+    """``arns`` in ``runs`` consecutive slices of equal size (the last may be shorter)."""
+    size = -(-len(arns) // max(1, runs))
+    return [arns[start : start + size] for start in range(0, len(arns), max(1, size))]
+
+
 def parse_args(description: str, *, rate_option: bool = False) -> argparse.Namespace:
     """``ARN_FILE OUT_FILE`` (and ``--max-per-second`` for the oracle peer)."""
     parser = argument_parser(description)

@@ -4,6 +4,8 @@
 against a throttling API (the ``aiobotocore-adaptive`` peer): botocore's
 client-side rate limiter backs off on throttles, with attempts enough to get
 through. Without options: ``standard`` retries, botocore's default 3 attempts.
+``--runs N --run-gap S`` (S10): N gathers over slices of the ARNs, one after
+another, ``S`` seconds apart, on one client (so one adaptive limiter).
 """
 
 from __future__ import annotations
@@ -14,7 +16,15 @@ from typing import TYPE_CHECKING, Any
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 
-from benchmarks.peers._io import DescribeClock, OutcomeFile, argument_parser, batches, read_arns
+from benchmarks.peers._io import (
+    DescribeClock,
+    OutcomeFile,
+    add_run_options,
+    argument_parser,
+    batches,
+    read_arns,
+    split_runs,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -45,20 +55,26 @@ async def describe(
     out.write_response(response)
 
 
-async def run(arns: list[str], out_file: Path, config: AioConfig) -> None:
+async def run(
+    arns: list[str], out_file: Path, config: AioConfig, runs: int = 1, run_gap: float = 0.0
+) -> None:
     semaphore = asyncio.Semaphore(CONCURRENCY)
     with OutcomeFile(out_file) as out, DescribeClock():
         async with get_session().create_client("sagemaker", config=config) as client:
-            await asyncio.gather(*(describe(client, semaphore, b, out) for b in batches(arns)))
+            for index, part in enumerate(split_runs(arns, runs)):
+                if index:
+                    await asyncio.sleep(run_gap)
+                await asyncio.gather(*(describe(client, semaphore, b, out) for b in batches(part)))
 
 
 def main() -> None:
     parser = argument_parser(__doc__ or "")
     parser.add_argument("--retry-mode", choices=("standard", "adaptive"), default="standard")
     parser.add_argument("--attempts", type=int, default=DEFAULT_ATTEMPTS)
+    add_run_options(parser)
     args = parser.parse_args()
     config = client_config(args.retry_mode, args.attempts)
-    asyncio.run(run(read_arns(args.arn_file), args.out_file, config))
+    asyncio.run(run(read_arns(args.arn_file), args.out_file, config, args.runs, args.run_gap))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
 ``--client``: the application opens its own aiobotocore client (retries off,
 as the README asks) and passes it in, instead of letting the fetcher open one.
 ``--tune-gc``: the application calls ``sagefetch.tune_gc()`` once the fetcher is open.
+``--runs N --run-gap S`` (S10): N ``stream()`` runs over slices of the ARNs, one
+after another, ``S`` seconds apart, on one fetcher (so one limiter).
 """
 
 from __future__ import annotations
@@ -20,7 +22,15 @@ from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 
 import sagefetch
-from benchmarks.peers._io import DescribeClock, OutcomeFile, argument_parser, read_arns, report
+from benchmarks.peers._io import (
+    DescribeClock,
+    OutcomeFile,
+    add_run_options,
+    argument_parser,
+    read_arns,
+    report,
+    split_runs,
+)
 from sagefetch import Described, ModelPackageFetcher
 
 if TYPE_CHECKING:
@@ -67,16 +77,27 @@ async def run(
     *,
     callers_client: bool = False,
     tune_gc: bool = False,
+    runs: int = 1,
+    run_gap: float = 0.0,
 ) -> None:
-    """Describe what ``source`` gives the fetcher (ARNs, or its own discovery)."""
+    """Describe what ``source`` gives the fetcher (ARNs, or its own discovery).
+
+    ``runs`` > 1: ``source`` must give a list of ARNs; its slices run one after
+    another on the one fetcher, ``run_gap`` seconds apart.
+    """
     with OutcomeFile(out_file) as out, DescribeClock():
         async with open_fetcher(callers_client=callers_client) as fetcher:
             if tune_gc:
                 sagefetch.tune_gc()
-            async with aclosing(fetcher.stream(source(fetcher))) as outcomes:
-                async for outcome in outcomes:
-                    status = "described" if isinstance(outcome, Described) else "failed"
-                    out.write(outcome.arn, status)
+            inputs = source(fetcher)
+            parts = [inputs] if runs == 1 else split_runs(list(inputs), runs)  # type: ignore[arg-type]
+            for index, part in enumerate(parts):
+                if index:
+                    await anyio.sleep(run_gap)
+                async with aclosing(fetcher.stream(part)) as outcomes:
+                    async for outcome in outcomes:
+                        status = "described" if isinstance(outcome, Described) else "failed"
+                        out.write(outcome.arn, status)
     report_stats(fetcher)
 
 
@@ -89,11 +110,19 @@ def main() -> None:
     parser = argument_parser(__doc__ or "")
     parser.add_argument("--client", action="store_true", help="pass the application's client")
     parser.add_argument("--tune-gc", action="store_true", help="call sagefetch.tune_gc()")
+    add_run_options(parser)
     args = parser.parse_args()
     quiet_structlog()
     arns = read_arns(args.arn_file)
     anyio.run(
-        lambda: run(args.out_file, lambda _: arns, callers_client=args.client, tune_gc=args.tune_gc)
+        lambda: run(
+            args.out_file,
+            lambda _: arns,
+            callers_client=args.client,
+            tune_gc=args.tune_gc,
+            runs=args.runs,
+            run_gap=args.run_gap,
+        )
     )
 
 
