@@ -60,6 +60,10 @@ async def describe(args: argparse.Namespace, stderr: Console, summary: RunSummar
             stderr=stderr,
             report=report,
         )
+        try:  # Parquet's last rows: a failure here stops the run like any other write's
+            out.close()
+        except OutputError as exc:
+            report.stopped = report.stopped or exc
     print_summary(stderr, report)
     if report.stopped is not None:
         print(f"sagefetch describe: {stop_message(report.stopped)}", file=sys.stderr)

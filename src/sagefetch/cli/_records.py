@@ -1,4 +1,4 @@
-"""Output records (JSON Lines, CSV) and the output file they go to.
+"""Output records (JSON Lines, CSV, Parquet) and the output file they go to.
 
 JSON Lines, one record per distinct ARN::
 
@@ -7,7 +7,8 @@ JSON Lines, one record per distinct ARN::
 
 ``sagefetch audit`` records also carry ``"account"``, ``"region"`` and ``"account_name"``
 (null unless an accounts file or the organization names it) after ``"arn"``.
-Datetimes are ISO 8601 strings with their UTC offset.
+Datetimes are ISO 8601 strings with their UTC offset. Parquet (``sagefetch[parquet]``)
+has typed columns, one row per distinct ARN: see ``_parquet.py``.
 
 The output file is sacred:
 
@@ -22,6 +23,8 @@ The output file is sacred:
   only when it could be the start of one: any other last line is refused, untouched;
 - a record is written whole or not at all: a write that fails half-way (disk
   full, file too large, I/O error) is cut off again and stops the run.
+  (Parquet: a row group and its footer are one write; a torn one is cut off
+  by ``--resume``.)
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, cast
 
 import orjson
 
@@ -51,8 +54,9 @@ if sys.platform != "win32":
     import fcntl
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Sequence
     from contextlib import ExitStack
+    from types import ModuleType
 
 __all__ = [
     "AUDIT_CSV_COLUMNS",
@@ -71,7 +75,7 @@ __all__ = [
     "writer_for",
 ]
 
-Format = Literal["jsonl", "csv"]
+Format = Literal["jsonl", "csv", "parquet"]
 
 #: Columns of ``--format csv``, in order.
 CSV_COLUMNS: Final = (
@@ -112,7 +116,7 @@ class RecordWriter(Protocol):
     """Writes one record per outcome, whole records only, as they come."""
 
     def header(self) -> None:
-        """Write what a new file starts with (nothing, or a CSV header)."""
+        """Write what a new file starts with (nothing, a CSV header, Parquet's magic)."""
 
     def write(self, outcome: Outcome, origin: Origin | None = None) -> None:
         """Write the record of ``outcome`` (with its account and region, if given).
@@ -236,8 +240,32 @@ def _csv_row(outcome: Outcome) -> tuple[object, ...]:
 
 
 def writer_for(fmt: Format, out: Output, *, origin: bool = False) -> RecordWriter:
-    """The record writer of a format; ``origin`` adds account and region columns to CSV."""
+    """The record writer of a format; ``origin`` adds account and region columns (CSV, Parquet).
+
+    A Parquet writer buffers rows: the output's ``close()`` writes them.
+    """
+    if fmt == "parquet":
+        return cast("RecordWriter", _parquet().ParquetWriter(out, origin=origin))
     return _JsonLinesWriter(out) if fmt == "jsonl" else _CsvWriter(out, origin=origin)
+
+
+#: What a missing pyarrow makes ``--format parquet`` say.
+PARQUET_MISSING: Final = "--format parquet needs pyarrow: pip install 'sagefetch[parquet]'"
+
+
+def _parquet() -> ModuleType:
+    """``_parquet``, imported when Parquet is asked for (pyarrow takes a while to load).
+
+    Raises:
+        UsageError: pyarrow is not installed.
+    """
+    try:
+        from . import _parquet  # noqa: PLC0415 - optional extra, and slow to import
+    except ImportError as exc:
+        if (exc.name or "").partition(".")[0] != "pyarrow":
+            raise
+        raise UsageError(PARQUET_MISSING) from None
+    return _parquet
 
 
 # -- the output ----------------------------------------------------------------
@@ -274,11 +302,43 @@ class Output:
         self._end = end
         self._regular = regular
         self._error: OutputError | None = None
+        self._closing: list[Callable[[], None]] = []
 
     @property
     def empty(self) -> bool:
         """Whether the output holds nothing yet (a CSV header is due)."""
         return self._end == 0
+
+    @property
+    def end(self) -> int:
+        """Where the next write goes: the bytes written to the output so far, or its size."""
+        return self._end
+
+    def read(self, offset: int, size: int) -> bytes:
+        """``size`` bytes of the output at ``offset`` (fewer at its end; none if not a file)."""
+        if not self._regular:
+            return b""
+        parts = []
+        while size > 0 and (chunk := os.pread(self._fd, min(size, _CHUNK), offset)):
+            parts.append(chunk)
+            offset += len(chunk)
+            size -= len(chunk)
+        return b"".join(parts)
+
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` in :meth:`close` (a writer's last rows)."""
+        self._closing.append(callback)
+
+    def close(self) -> None:
+        """Write what writers still hold; nothing after the output failed. Idempotent.
+
+        Raises:
+            OutputError: the output could not take it.
+        """
+        closing, self._closing = self._closing, []
+        for callback in closing:
+            if self._error is None:
+                callback()
 
     def write(self, data: bytes) -> None:
         """Write ``data`` whole.
@@ -433,6 +493,8 @@ def open_output(
             standard error goes to, another run writes it, it cannot be opened,
             or (``resume``) it is not an output of this command and format.
     """
+    if fmt == "parquet":
+        _check_parquet(path)
     if path is None:
         if resume:
             raise UsageError("--resume needs --output FILE: it reads the ARNs already there")
@@ -473,7 +535,31 @@ def open_output(
     elif resume:
         raise UsageError(f"--resume needs a regular file; {path} is not one")
     end = os.lseek(fd, 0, os.SEEK_END) if regular else 0
-    return Output(str(path), fd, end=end, regular=regular), recorded
+    out = Output(str(path), fd, end=end, regular=regular)
+    files.callback(_close, out)  # before the descriptor is closed (last in, first out)
+    return out, recorded
+
+
+def _check_parquet(path: Path | None) -> None:
+    """Parquet goes to a file, with pyarrow: else a one-line usage error, nothing opened."""
+    _parquet()
+    if path is None:
+        raise UsageError(
+            "--format parquet writes a file, not standard output: its footer comes last\n"
+            "HINT: name the file with -o (-o records.parquet)."
+        )
+
+
+def _close(out: Output) -> None:
+    """Close the output at the end of the run (commands close it themselves, to report).
+
+    Raises:
+        UsageError: what the writers still held could not be written.
+    """
+    try:
+        out.close()
+    except OutputError as exc:
+        raise UsageError(str(exc)) from exc
 
 
 # -- one writer at a time --------------------------------------------------------
@@ -565,6 +651,7 @@ _LAYOUT_NAMES: Final = {
     "csv": "the CSV of sagefetch describe (--format csv)",
     "audit-csv": "the CSV of sagefetch audit (--format csv, with account and region)",
     "audit-csv-1": "the CSV of an earlier sagefetch audit (without the account_name column)",
+    "parquet": "Parquet (--format parquet)",
 }
 
 
@@ -577,6 +664,14 @@ def _read_recorded(fd: int, name: str, fmt: Format, *, origin: bool) -> Recorded
     Raises:
         UsageError: the file is of another format, or not an output of ours.
     """
+    if fmt == "parquet":
+        recorded, whole = _parquet().read_recorded(fd, name, origin=origin)
+        if whole < os.fstat(fd).st_size:
+            # A checkpoint cut short (a run killed while writing it): its rows
+            # are described again.
+            os.ftruncate(fd, whole)
+            os.fsync(fd)
+        return cast("Recorded", recorded)
     wanted = "jsonl" if fmt == "jsonl" else "audit-csv" if origin else "csv"
     os.lseek(fd, 0, os.SEEK_SET)
     found = _layout(os.read(fd, _CHUNK), wanted)
@@ -589,7 +684,9 @@ def _read_recorded(fd: int, name: str, fmt: Format, *, origin: bool) -> Recorded
         )
     if found not in {"empty", wanted}:
         hint = (
-            f"resume with --format {'jsonl' if found == 'jsonl' else 'csv'}"
+            "resume with --format parquet"
+            if found == "parquet"
+            else f"resume with --format {'jsonl' if found == 'jsonl' else 'csv'}"
             if (found == "audit-csv") == origin
             else "write to another file"
         )
@@ -697,6 +794,8 @@ def _layout(start: bytes, wanted: str) -> str | None:
     """
     if not start:
         return "empty"
+    if start.startswith(b"PAR1"):
+        return "parquet"
     line, newline, _ = start.partition(b"\n")
     if line.startswith(b"{"):
         # A record's opening; or, with no newline after it, as much of it as was written.
