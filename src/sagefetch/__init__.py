@@ -31,6 +31,10 @@ if TYPE_CHECKING:
     from ._outcomes import Outcome as Outcome
     from ._redact import RedactingFilter as RedactingFilter
     from ._redact import mask_secrets as mask_secrets
+    from ._shard import ShardChunk as ShardChunk
+    from ._shard import ShardResult as ShardResult
+    from ._shard import ShardSpec as ShardSpec
+    from ._shard import fetch_shard as fetch_shard
     from ._sync import describe_all_sync as describe_all_sync
     from ._sync import describe_outcomes_sync as describe_outcomes_sync
 
@@ -52,9 +56,13 @@ __all__ = [
     "RedactingFilter",
     "RunStoppedError",
     "SagefetchError",
+    "ShardChunk",
+    "ShardResult",
+    "ShardSpec",
     "__version__",
     "describe_all_sync",
     "describe_outcomes_sync",
+    "fetch_shard",
     "mask_secrets",
     "tune_gc",
 ]
@@ -78,6 +86,10 @@ _MODULES = {
     "Outcome": "._outcomes",
     "RedactingFilter": "._redact",
     "mask_secrets": "._redact",
+    "ShardChunk": "._shard",
+    "ShardResult": "._shard",
+    "ShardSpec": "._shard",
+    "fetch_shard": "._shard",
     "describe_all_sync": "._sync",
     "describe_outcomes_sync": "._sync",
     "tune_gc": "._gc",

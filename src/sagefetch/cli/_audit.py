@@ -19,7 +19,7 @@ from ._progress import JobProgress, print_shards, shows_progress, stop_message
 from ._records import Format, OutputError, Recorded, files_read, open_output, writer_for
 from ._regions import ALL_REGIONS, AccountRegions, list_enabled_regions, region_shards
 from ._reports import Shard, ShardReport, audit_exit_code
-from ._shards import run_audit, shard_fetchers, shard_reports
+from ._shards import LocalEngine, check_settings, run_audit, shard_reports
 from ._summary import audit_figures, organization_figures, regions_figures
 from ._text import printable
 from ._where import parse_condition
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from ._records import ReadFile
+    from ._shards import Engine
     from ._summary import RunSummary
 
 __all__ = ["audit"]
@@ -40,6 +41,10 @@ def _shards(args: argparse.Namespace) -> tuple[list[Shard], list[ReadFile]]:
 
     With ``--regions all``, one shard per account, its region to be listed.
     """
+    if args.engine == "ray":
+        from ._ray import require_ray  # noqa: PLC0415 - Ray loads only for --engine ray
+
+        require_ray()  # before any call: a missing extra is a one-line hint
     if args.regions and args.region:
         raise UsageError("give --regions or --region, not both")
     if args.regions and ALL_REGIONS in args.regions and len(args.regions) > 1:
@@ -159,6 +164,41 @@ async def _organization_shards(args: argparse.Namespace, organization: Organizat
     return account_shards(selected, regions=regions, profile=args.profile)
 
 
+def _engine(
+    args: argparse.Namespace,
+    discovery: Discovery,
+    *,
+    shards: int,
+    files: ExitStack,
+) -> Engine:
+    """Where the shards run (``--engine``); a Ray cluster is left when ``files`` closes.
+
+    Called before the output is opened: a bad option leaves it as it was.
+
+    Raises:
+        UsageError: the fetching options are wrong, or Ray cannot start.
+    """
+    settings = fetcher_settings(args)
+    try:
+        check_settings(settings)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    if args.engine != "ray" or not shards:
+        return LocalEngine(discovery, settings, endpoint_url=args.endpoint_url)
+    from ._ray import ray_engine  # noqa: PLC0415 - Ray loads only for --engine ray
+
+    return files.enter_context(
+        ray_engine(
+            args.ray_address,
+            discovery=discovery,
+            settings=settings,
+            endpoint_url=args.endpoint_url,
+            shards=shards,
+            max_shards=args.max_shards,
+        )
+    )
+
+
 def _reports(
     shards: list[Shard], listings: list[AccountRegions]
 ) -> tuple[list[ShardReport], list[ShardReport]]:
@@ -206,7 +246,11 @@ async def audit(args: argparse.Namespace, stderr: Console, summary: RunSummary) 
     shards, reads = _shards(args)
     reports: list[ShardReport] = []
     recorded = Recorded()
-    summary.follow(lambda: audit_figures(reports, earlier=recorded if args.resume else None))
+    summary.follow(
+        lambda: audit_figures(
+            reports, earlier=recorded if args.resume else None, engine=args.engine
+        )
+    )
     started = time.monotonic()
     if args.org:
         organization = Organization(member_role=_member_role(args), ous=args.ou or ())
@@ -227,15 +271,8 @@ async def audit(args: argparse.Namespace, stderr: Console, summary: RunSummary) 
             concurrency=args.max_shards,
         )
     reports, runnable = _reports(shards, listings)
-    try:  # before the output is opened: a bad option leaves it as it was
-        fetchers = shard_fetchers(
-            [report.shard for report in runnable],
-            endpoint_url=args.endpoint_url,
-            settings=fetcher_settings(args),
-        )
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
     with ExitStack() as files:
+        engine = _engine(args, discovery, shards=len(runnable), files=files)
         out, recorded = open_output(
             args.output,
             fmt,
@@ -250,8 +287,7 @@ async def audit(args: argparse.Namespace, stderr: Console, summary: RunSummary) 
             try:
                 await run_audit(
                     runnable,
-                    fetchers,
-                    discovery=discovery,
+                    engine,
                     conditions=conditions,
                     writer=writer_for(fmt, out, origin=True),
                     header=out.empty,

@@ -98,6 +98,8 @@ class ShardReport(JobReport):
     """Packages another shard had already written (two profiles of one account)."""
     finished: bool = False
     """Whether the shard ran to its end (complete, or stopped by an error): not interrupted."""
+    worker_retries: int = 0
+    """Times the shard ran again because its worker died (``--engine ray``)."""
 
 
 def exit_code(report: JobReport) -> int:

@@ -1,12 +1,15 @@
 """An audit: discovery plus describe, in every (account, region) shard at once.
 
-    shard 1: fetcher (own client, own limiter) ─ discover ─▶ stream ─┐
-    shard 2: ...                                                     ├─▶ --where ─▶ one writer
-    shard N: ...                                                     ┘
+    shard 1: fetch_shard (own client, own limiter) ─▶ chunks ─┐
+    shard 2: ...                                              ├─▶ --where ─▶ one writer
+    shard N: ...                                              ┘
 
 Each shard has its own service limits, so its own client and limiter. A shard
 that stops (credentials, permissions, unreachable) is reported; the others
-go on. ``sagefetch audit`` runs this.
+go on. Where the shards run is the engine's business: in this process
+(:class:`LocalEngine`) or in Ray actors (``_ray.RayEngine``); either way their
+chunks come back here, to the one writer, which writes each ARN once.
+``sagefetch audit`` runs this.
 """
 
 from __future__ import annotations
@@ -15,29 +18,45 @@ import dataclasses
 import time
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 
-from sagefetch._exceptions import RunStoppedError
 from sagefetch._fetcher import ModelPackageFetcher
 from sagefetch._outcomes import Failed, FetchStats
+from sagefetch._shard import ShardChunk, ShardResult, ShardSpec, run_shard, shard_fetcher
 
 from ._records import OutputError
 from ._reports import JobReport, ShardReport
 from ._where import matches_all
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+    from collections.abc import AsyncGenerator, Callable, Collection, Sequence
 
     from sagefetch._discovery import Discovery
+    from sagefetch._outcomes import Outcome
 
     from ._progress import JobProgress
     from ._records import Origin, RecordWriter
     from ._reports import Shard
     from ._where import Condition
 
-__all__ = ["run_audit", "shard_fetchers", "shard_reports", "total_stats"]
+__all__ = [
+    "CHUNK_INTERVAL",
+    "CHUNK_SIZE",
+    "Engine",
+    "LocalEngine",
+    "check_settings",
+    "run_audit",
+    "shard_reports",
+    "shard_spec",
+    "total_stats",
+]
+
+#: Outcomes per chunk a shard sends to the writer, at most (about one call's worth).
+CHUNK_SIZE = 100
+#: Seconds after which a shard sends a chunk with fewer outcomes.
+CHUNK_INTERVAL = 0.5
 
 
 def total_stats(stats: Sequence[FetchStats | None]) -> FetchStats:
@@ -51,24 +70,23 @@ def total_stats(stats: Sequence[FetchStats | None]) -> FetchStats:
     return FetchStats(**totals)
 
 
-def shard_fetchers(
-    shards: Sequence[Shard], *, endpoint_url: str | None = None, settings: dict[str, Any]
-) -> list[ModelPackageFetcher]:
-    """One fetcher per shard: its own client and its own limiter.
+def shard_spec(shard: Shard, *, endpoint_url: str | None) -> ShardSpec:
+    """What a worker needs to run ``shard``: names of credentials, never the credentials."""
+    return ShardSpec(
+        region=shard.region,
+        profile=shard.profile,
+        role_arn=shard.role_arn,
+        endpoint_url=endpoint_url,
+    )
+
+
+def check_settings(settings: dict[str, Any]) -> None:
+    """Check the fetcher settings before any shard starts (and before the output opens).
 
     Raises:
         ValueError: ``settings`` are not ones a fetcher accepts.
     """
-    return [
-        ModelPackageFetcher(
-            region_name=shard.region,
-            profile_name=shard.profile,
-            role_arn=shard.role_arn,
-            endpoint_url=endpoint_url,
-            **settings,
-        )
-        for shard in shards
-    ]
+    ModelPackageFetcher(**settings)
 
 
 def shard_reports(shards: Sequence[Shard]) -> list[ShardReport]:
@@ -78,11 +96,49 @@ def shard_reports(shards: Sequence[Shard]) -> list[ShardReport]:
     ]
 
 
+class Engine(Protocol):
+    """Where the shards run: it runs one, and its chunks and result come back."""
+
+    def run(
+        self, index: int, report: ShardReport, recorded: Collection[str]
+    ) -> AsyncGenerator[ShardChunk | ShardResult, None]:
+        """Run shard ``index`` (of ``report``); yield its chunks, then its result.
+
+        ``recorded``: keys the output holds, not to be described again. The
+        engine may count in ``report`` what only it knows (worker retries).
+        """
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class LocalEngine:
+    """Every shard in this process, on this event loop (``--engine local``)."""
+
+    discovery: Discovery
+    settings: dict[str, Any]
+    """``ModelPackageFetcher`` keywords (checked by :func:`check_settings`)."""
+    endpoint_url: str | None = None
+
+    def run(
+        self, index: int, report: ShardReport, recorded: Collection[str]
+    ) -> AsyncGenerator[ShardChunk | ShardResult, None]:
+        """Run one shard here; ``recorded`` is read as it grows (other shards' records too)."""
+        spec = shard_spec(report.shard, endpoint_url=self.endpoint_url)
+        fetcher = shard_fetcher(spec, **self.settings)
+        return run_shard(
+            spec,
+            fetcher,
+            self.discovery,
+            skip=recorded,
+            chunk_size=CHUNK_SIZE,
+            chunk_interval=CHUNK_INTERVAL,
+        )
+
+
 async def run_audit(
     reports: Sequence[ShardReport],
-    fetchers: Sequence[ModelPackageFetcher],
+    engine: Engine,
     *,
-    discovery: Discovery,
     conditions: Sequence[Condition],
     writer: RecordWriter,
     header: bool,
@@ -90,7 +146,7 @@ async def run_audit(
     progress: JobProgress,
     max_shards: int = 32,
 ) -> None:
-    """Audit every shard concurrently, each with its fetcher; fill in its report.
+    """Audit every shard concurrently on ``engine``; fill in its report.
 
     ``reports`` (from :func:`shard_reports`) are filled in as the shards go,
     so they hold every shard's counts so far even when the audit is cancelled.
@@ -99,8 +155,9 @@ async def run_audit(
     connection pool); the others wait their turn. ``header``: the output is
     new, so it starts with the format's header. ``recorded`` holds the keys
     already in the output; every record written is added to it, so a package
-    two shards reach (two profiles of one account) is written once. If the
-    output fails (closed, disk full), every shard stops with that error.
+    two shards reach (two profiles of one account), or one shard twice (run
+    again after its worker died), is written once. If the output fails
+    (closed, disk full), every shard stops with that error.
     """
 
     def show() -> None:
@@ -108,7 +165,7 @@ async def run_audit(
         for report in reports:
             total.failures.update(report.failures)
         done = total.described + total.failed + sum(r.resumed + r.duplicates for r in reports)
-        progress.update(done, total, total_stats([f.stats for f in fetchers]))
+        progress.update(done, total, total_stats([r.stats for r in reports]))
 
     def tick() -> None:
         if progress.due():
@@ -120,7 +177,7 @@ async def run_audit(
             writer.header()
         async with anyio.create_task_group() as shard_tasks:
             audit = _Audit(
-                discovery,
+                engine,
                 conditions,
                 writer,
                 recorded,
@@ -129,8 +186,8 @@ async def run_audit(
                 shard_tasks.cancel_scope,
                 output_errors,
             )
-            for fetcher, report in zip(fetchers, reports, strict=True):
-                shard_tasks.start_soon(audit.shard, fetcher, report)
+            for index, report in enumerate(reports):
+                shard_tasks.start_soon(audit.shard, index, report)
     except OutputError as exc:
         output_errors.append(exc)
     finally:
@@ -144,7 +201,7 @@ async def run_audit(
 class _Audit:
     """What every shard of one audit shares."""
 
-    discovery: Discovery
+    engine: Engine
     conditions: Sequence[Condition]
     writer: RecordWriter
     recorded: set[str]
@@ -155,52 +212,44 @@ class _Audit:
     output_errors: list[OutputError]
     """How the output failed, if it did."""
 
-    async def shard(self, fetcher: ModelPackageFetcher, report: ShardReport) -> None:
-        """Discover and describe one shard; fill in ``report``. Never raises RunStoppedError."""
+    async def shard(self, index: int, report: ShardReport) -> None:
+        """Run one shard on the engine and write its records; fill in ``report``."""
         async with self.running:
             started = time.monotonic()
             try:
-                await self._describe_shard(fetcher, report)
+                items = self.engine.run(index, report, self.recorded)
+                async with aclosing(items):
+                    async for item in items:
+                        if isinstance(item, ShardChunk):
+                            report.resumed += item.skipped
+                            report.stats = item.stats
+                            for outcome in item.outcomes:
+                                self._write(outcome, report)
+                            self.tick()
+                        else:
+                            report.stats = item.stats
+                            report.stopped = item.stopped
             except OutputError as exc:
                 self.output_errors.append(exc)
                 self.everything.cancel()
-            except RunStoppedError as exc:
-                report.stopped = exc
             finally:
                 report.elapsed = time.monotonic() - started
-                report.stats = fetcher.stats
             report.finished = True
 
-    async def _describe_shard(self, fetcher: ModelPackageFetcher, report: ShardReport) -> None:
-        recorded, writer, conditions = self.recorded, self.writer, self.conditions
-
-        async def unrecorded(
-            items: AsyncGenerator[str | Failed, None],
-        ) -> AsyncIterator[str | Failed]:
-            async with aclosing(items):
-                async for item in items:
-                    if (item if isinstance(item, str) else item.arn) in recorded:
-                        report.resumed += 1
-                    else:
-                        yield item
-
-        async with fetcher:
-            found = unrecorded(fetcher._discover(self.discovery))
-            async with aclosing(fetcher.stream(found)) as outcomes:
-                async for outcome in outcomes:
-                    if outcome.arn in recorded:  # another shard wrote it meanwhile
-                        report.duplicates += 1
-                    elif isinstance(outcome, Failed):
-                        writer.write(outcome, _origin(outcome.arn, report))
-                        recorded.add(outcome.arn)
-                        report.failures[outcome.code] += 1
-                    elif conditions and not matches_all(conditions, outcome.summary):
-                        report.filtered += 1
-                    else:
-                        writer.write(outcome, _origin(outcome.arn, report))
-                        recorded.add(outcome.arn)
-                        report.described += 1
-                    self.tick()
+    def _write(self, outcome: Outcome, report: ShardReport) -> None:
+        """Write ``outcome`` unless the output has it (or ``--where`` leaves it out)."""
+        if outcome.arn in self.recorded:  # another shard (or this one, before) wrote it
+            report.duplicates += 1
+        elif isinstance(outcome, Failed):
+            self.writer.write(outcome, _origin(outcome.arn, report))
+            self.recorded.add(outcome.arn)
+            report.failures[outcome.code] += 1
+        elif self.conditions and not matches_all(self.conditions, outcome.summary):
+            report.filtered += 1
+        else:
+            self.writer.write(outcome, _origin(outcome.arn, report))
+            self.recorded.add(outcome.arn)
+            report.described += 1
 
 
 def _origin(arn: str, report: ShardReport) -> Origin:

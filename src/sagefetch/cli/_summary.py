@@ -5,9 +5,10 @@
     {"summary_version": 1, "command": "audit", "sagefetch_version": "...",
      "exit_code": 5, "result": "shards_stopped", "error": null,
      "started_at": "...+00:00", "finished_at": "...+00:00", "elapsed": 42.1,
-     "output": "audit.jsonl", "format": "jsonl",
+     "output": "audit.jsonl", "format": "jsonl", "engine": "local",
      "totals": {"described": ..., "failed": ..., "failures": {"CODE": n}, ...},
      "shards": [{"account": ..., "account_name": ..., "region": ..., "result": ...,
+                 "worker_retries": 0,
                  "stopped": {"error": ..., "code": ..., "message": ..., "hint": ...}}]}
 
 The document is written once, when the run ends, however it ends: complete,
@@ -195,8 +196,10 @@ def job_figures(report: JobReport) -> Figures:
     }
 
 
-def audit_figures(reports: Sequence[ShardReport], *, earlier: Recorded | None) -> Figures:
-    """The totals and the shards of an audit (as far as each shard got)."""
+def audit_figures(
+    reports: Sequence[ShardReport], *, earlier: Recorded | None, engine: str = "local"
+) -> Figures:
+    """The totals and the shards of an audit (as far as each shard got), and its engine."""
     shards = [_shard_fields(report) for report in reports]
     totals: Figures = {"shards": len(shards)}
     for name in ("described", "failed", "filtered", "resumed", "duplicates"):
@@ -212,7 +215,8 @@ def audit_figures(reports: Sequence[ShardReport], *, earlier: Recorded | None) -
         totals[f"shards_{result}"] = sum(shard["result"] == result for shard in shards)
     totals["earlier_described"] = earlier.described if earlier else 0
     totals["earlier_failed"] = earlier.failed if earlier else 0
-    return {"totals": totals, "shards": shards}
+    totals["worker_retries"] = sum(shard["worker_retries"] for shard in shards)
+    return {"engine": engine, "totals": totals, "shards": shards}
 
 
 def organization_figures(organization: Organization) -> Figures:
@@ -284,6 +288,7 @@ def _shard_fields(report: ShardReport) -> Figures:
         "throttled": stats.throttled if stats else 0,
         "retries": stats.retries if stats else 0,
         "elapsed": round(report.elapsed, 3),
+        "worker_retries": report.worker_retries,
         "stopped": stopped_fields(report.stopped),
     }
 
