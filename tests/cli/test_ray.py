@@ -1,0 +1,293 @@
+"""``sagefetch audit --engine ray``: shards in Ray actors on a local cluster, one writer here.
+
+One Ray instance serves every test (session fixture, ``ray.init(num_cpus=2)``);
+each run of the CLI joins it with ``--ray-address``, so no test pays Ray's
+start-up. Its workers read their AWS profiles from one file named when the
+cluster started (workers inherit the environment of that moment): each test
+writes its accounts' profiles there. ``-m ray`` selects these tests.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from sagefetch._discovery import Discovery
+from sagefetch.cli._ray import NAMESPACE, RayEngine
+from sagefetch.cli._reports import Shard
+from tests.cli.test_audit import ACCOUNT_A, ACCOUNT_DENIED, REGIONS, Accounts
+from tests.processes import SAGEFETCH
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+pytestmark = pytest.mark.timeout(300)
+
+
+@dataclass(frozen=True)
+class RayCluster:
+    """The session's local Ray: its address, and the AWS config file its workers read."""
+
+    address: str
+    aws_config: Path
+
+
+@pytest.fixture(scope="session")
+def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayCluster]:
+    """One local Ray (2 CPUs) for every test of the session; skipped only if Ray cannot start."""
+    ray = pytest.importorskip("ray", reason="Ray is not installed (the test group has it)")
+    aws_config = tmp_path_factory.mktemp("ray") / "aws-config"
+    aws_config.write_text("")
+    before = os.environ.get("AWS_CONFIG_FILE")
+    os.environ["AWS_CONFIG_FILE"] = str(aws_config)  # the workers' environment, from now on
+    try:
+        context = ray.init(
+            num_cpus=2,
+            include_dashboard=False,
+            logging_level=logging.ERROR,
+            log_to_driver=False,
+            namespace="sagefetch-tests",
+        )
+    except Exception as exc:  # noqa: BLE001 - any reason at all: say it and skip
+        pytest.skip(f"Ray cannot start on this platform: {type(exc).__name__}: {exc}")
+    finally:
+        if before is None:
+            del os.environ["AWS_CONFIG_FILE"]
+        else:
+            os.environ["AWS_CONFIG_FILE"] = before
+    try:
+        yield RayCluster(context.address_info["address"], aws_config)
+    finally:
+        ray.shutdown()
+
+
+@pytest.fixture
+def accounts(
+    ray_cluster: RayCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Accounts]:
+    """test_audit's three local accounts, their profiles where the Ray workers read them."""
+    accounts = Accounts(tmp_path)
+    accounts.config = ray_cluster.aws_config
+    try:
+        accounts.start(monkeypatch)
+        yield accounts
+    finally:
+        accounts.stop()
+
+
+def _audit(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*SAGEFETCH, "audit", *args], capture_output=True, text=True, timeout=240, check=False
+    )
+
+
+def _records(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def _expected(accounts: Accounts, *shards: tuple[str, str]) -> Counter[str]:
+    return Counter(arn for shard in shards for arn in accounts.expected[shard])
+
+
+def _wait_for_records(process: subprocess.Popen[bytes], output: Path, count: int) -> None:
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and process.poll() is None:
+        if output.exists() and output.read_bytes().count(b"\n") >= count:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{output} did not reach {count} records while the audit ran")
+
+
+@pytest.mark.ray
+def test_every_package_once_with_its_origin_and_the_same_records_as_local(
+    accounts: Accounts, ray_cluster: RayCluster, tmp_path: Path
+) -> None:
+    """3 accounts x 2 regions on Ray: each package once, with account and region, as --engine local.
+
+    The denied account's two shards stop (exit 5) as they do in-process.
+    """
+    outputs: dict[str, list[dict[str, Any]]] = {}
+    summaries: dict[str, dict[str, Any]] = {}
+    for engine in ("local", "ray"):
+        output, summary = tmp_path / f"{engine}.jsonl", tmp_path / f"{engine}.json"
+        result = _audit(
+            "--profiles", "team-a,team-b,denied", "--regions", ",".join(REGIONS),
+            "-o", str(output), "--summary-json", str(summary), "--max-shards", "4",
+            "--engine", engine, "--ray-address", ray_cluster.address,
+        )  # fmt: skip
+        assert result.returncode == 5, result.stderr
+        assert result.stderr.count("denied in us-east-1: AccessDeniedException") == 1
+        assert result.stderr.count("denied in eu-west-1: AccessDeniedException") == 1
+        assert "Traceback" not in result.stderr
+        outputs[engine] = _records(output)
+        summaries[engine] = json.loads(summary.read_text())
+
+    records = outputs["ray"]
+    assert Counter(record["arn"] for record in records) == Counter(
+        arn for arns in accounts.expected.values() for arn in arns if ACCOUNT_DENIED not in arn
+    )
+    for record in records:
+        assert record["arn"].split(":")[3:5] == [record["region"], record["account"]]
+    as_set = {engine: {json.dumps(r, sort_keys=True) for r in rs} for engine, rs in outputs.items()}
+    assert as_set["ray"] == as_set["local"]
+
+    def shards(summary: dict[str, Any]) -> set[tuple[Any, ...]]:
+        return {
+            (s["credentials"], s["region"], s["result"], s["described"], s["worker_retries"])
+            for s in summary["shards"]
+        }
+
+    assert shards(summaries["ray"]) == shards(summaries["local"])
+    assert (summaries["ray"]["engine"], summaries["local"]["engine"]) == ("ray", "local")
+
+
+def _kill_sagefetch_actors(ray: Any) -> int:
+    """Kill every actor the audit runs its shards in (Ray restarts them); how many."""
+    killed = 0
+    for actor in ray.util.list_named_actors(all_namespaces=True):
+        if actor["namespace"] == NAMESPACE and actor["name"].startswith("sagefetch-"):
+            try:
+                handle = ray.get_actor(actor["name"], namespace=NAMESPACE)
+            except ValueError:
+                continue  # gone meanwhile
+            ray.kill(handle, no_restart=False)
+            killed += 1
+    return killed
+
+
+@pytest.mark.ray
+def test_a_worker_killed_mid_shard_is_rerun_and_every_package_written_once(
+    accounts: Accounts, ray_cluster: RayCluster, tmp_path: Path
+) -> None:
+    """ray.kill of the actors mid-shard: the shard runs again, each package once, as summarized."""
+    ray = pytest.importorskip("ray")
+    output, summary = tmp_path / "audit.jsonl", tmp_path / "summary.json"
+    process = subprocess.Popen(
+        [*SAGEFETCH, "audit", "--profile", "team-a", "--region", "us-east-1", "-o", str(output),
+         "--summary-json", str(summary), "--max-rate", "10", "--batch-size", "5", "--quiet",
+         "--engine", "ray", "--ray-address", ray_cluster.address],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    _wait_for_records(process, output, 20)
+    assert _kill_sagefetch_actors(ray) >= 1
+    _, stderr = process.communicate(timeout=240)
+    assert process.returncode == 0, stderr.decode()
+    assert Counter(r["arn"] for r in _records(output)) == _expected(
+        accounts, (ACCOUNT_A, REGIONS[0])
+    )
+    (shard,) = json.loads(summary.read_text())["shards"]
+    assert shard["worker_retries"] >= 1
+    assert (shard["result"], shard["described"]) == ("complete", 360)
+    assert shard["resumed"] == 0  # what the first run sent is not 'resumed' from an earlier run
+
+
+@pytest.mark.ray
+def test_sigkill_of_the_driver_then_resume_on_ray_records_every_package_once(
+    accounts: Accounts, ray_cluster: RayCluster, tmp_path: Path
+) -> None:
+    """The driver SIGKILLed mid-audit (its actors die with it); --resume --engine ray ends it."""
+    output, summary = tmp_path / "audit.jsonl", tmp_path / "summary.json"
+    args = ["--profiles", "team-a,team-b", "--regions", ",".join(REGIONS), "-o", str(output),
+            "--engine", "ray", "--ray-address", ray_cluster.address]  # fmt: skip
+    process = subprocess.Popen(
+        [*SAGEFETCH, "audit", *args, "--max-rate", "10", "--batch-size", "5", "--quiet"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    _wait_for_records(process, output, 30)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+    before = len(output.read_bytes().splitlines())  # a torn last line counts: --resume cuts it
+
+    result = _audit(*args, "--resume", "--summary-json", str(summary))
+    assert result.returncode == 0, result.stderr
+    expected = _expected(
+        accounts,
+        *((account, region) for account, region in accounts.expected if account != ACCOUNT_DENIED),
+    )
+    assert Counter(r["arn"] for r in _records(output)) == expected
+    totals = json.loads(summary.read_text())["totals"]
+    assert before - 1 <= totals["resumed"] <= before
+    assert totals["resumed"] + totals["described"] == sum(expected.values())
+
+
+def test_without_ray_installed_a_one_line_hint_and_exit_2(tmp_path: Path) -> None:
+    """No sagefetch[ray]: exit 2 before any call, naming what to install; no output made."""
+    output = tmp_path / "audit.jsonl"
+    without_ray = (
+        "import runpy, sys\n"
+        "sys.modules['ray'] = None  # import ray raises ImportError\n"
+        "sys.argv[0] = 'sagefetch'\n"
+        "runpy.run_module('sagefetch.cli', run_name='__main__')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", without_ray, "audit", "--region", "us-east-1", "-o", str(output),
+         "--engine", "ray"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert "pip install 'sagefetch[ray]'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 2
+    assert not output.exists()
+
+
+def test_a_shard_task_names_its_credentials_and_carries_no_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the driver sends a worker holds profile, role and endpoint names, never a key."""
+    config = tmp_path / "aws-config"
+    config.write_text(
+        "[profile team-a]\naws_access_key_id = AKIASECRETKEYID00001\n"
+        "aws_secret_access_key = secret-of-team-a\n"
+    )
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAENVIRONMENT00002")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret-from-the-environment")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "token-from-the-environment")
+    engine = RayEngine(
+        None,
+        [],
+        discovery=Discovery(),
+        settings={"timeout": 5.0},
+        endpoint_url="http://127.0.0.1:1",
+    )
+    role = f"arn:aws:iam::{ACCOUNT_A}:role/Audit"
+    task = engine.task(Shard(region="us-east-1", profile="team-a", role_arn=role), set())
+    sent = pickle.dumps(task)
+    for secret in ("AKIASECRETKEYID00001", "secret-of-team-a", "AKIAENVIRONMENT00002",
+                   "secret-from-the-environment", "token-from-the-environment"):  # fmt: skip
+        assert secret.encode() not in sent
+    assert (task.spec.profile, task.spec.role_arn, task.spec.region) == (
+        "team-a",
+        role,
+        "us-east-1",
+    )
+
+
+def test_a_shard_skips_only_what_the_output_holds_of_its_account_and_region() -> None:
+    """--resume on Ray: a shard is sent the recorded ARNs of its (account, region), not all."""
+    arn = "arn:aws:sagemaker:{}:{}:model-package/g/1"
+    recorded = {
+        arn.format("us-east-1", ACCOUNT_A),
+        arn.format("eu-west-1", ACCOUNT_A),
+        arn.format("us-east-1", "222222222222"),
+        "missing-group",  # a failed group, named as given: every shard skips it
+    }
+    engine = RayEngine(None, [], discovery=Discovery(), settings={}, endpoint_url=None)
+    role = f"arn:aws:iam::{ACCOUNT_A}:role/Audit"
+    task = engine.task(Shard(region="us-east-1", role_arn=role), recorded)
+    assert task.skip == {arn.format("us-east-1", ACCOUNT_A), "missing-group"}
+    unknown_account = engine.task(Shard(region="us-east-1", profile="p"), recorded)
+    assert unknown_account.skip == recorded - {arn.format("eu-west-1", ACCOUNT_A)}
