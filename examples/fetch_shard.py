@@ -1,13 +1,15 @@
 """A shard entry point for distributed engines: one (account, region) in, one report out.
 
-An engine (Ray, Step Functions, Airflow, ...) fans out over (account, region)
-pairs and calls ``fetch_shard`` (a coroutine) or ``run_shard`` (a plain
-function) once per pair. Each call opens its own fetcher, so its own client
-and rate limiter: every (account, region) has service limits of its own. It
-writes one JSON Lines record per package and returns a JSON-serialisable
-report. A shard that stops (credentials, permissions, deadline) comes back as
-a report with ``stopped`` set rather than an exception, so one bad account
-does not fail the whole fan-out. docs/SHARDS.md shows the engines' side.
+``sagefetch.fetch_shard`` is what ``sagefetch audit`` runs for every shard, in
+this process or on Ray (``--engine ray``). Here it is called by hand, as an
+engine's worker would (Dask, Step Functions, AWS Batch, ...): ``shard_to_file``
+(a coroutine) or ``run_shard_to_file`` (a plain function) once per
+(account, region). Each call opens its own fetcher, so its own client and rate
+limiter: every (account, region) has service limits of its own. It writes one
+JSON Lines record per package and returns a JSON-serialisable report. A shard
+that stops (credentials, permissions, deadline) comes back as a report with
+``stopped`` set rather than an exception, so one bad account does not fail the
+whole fan-out. docs/SHARDS.md shows the engines' side.
 
 Run it against three embedded local SageMakers, one of which denies access:
 
@@ -20,8 +22,6 @@ import functools
 import logging
 import os
 import tempfile
-import time
-from collections import Counter
 from contextlib import aclosing
 from pathlib import Path
 from typing import Any
@@ -30,112 +30,46 @@ import anyio
 import orjson
 import structlog
 
-from sagefetch import ApprovalStatus, Described, ModelPackageFetcher, Outcome, RunStoppedError
+from sagefetch import Described, Outcome, ShardChunk, ShardResult, ShardSpec, fetch_shard
 from sagefetch.testing import Faults, LocalSageMaker
 
 
-async def fetch_shard(
-    account: str,
-    region: str,
-    *,
-    role_arn: str | None = None,
-    profile: str | None = None,
-    endpoint_url: str | None = None,
-    output: Path,
-    approval_status: ApprovalStatus | None = None,
-) -> dict[str, Any]:
-    """Discover and describe every package of one (account, region); write them to ``output``.
-
-    Args:
-        account: The shard's account; records whose ARN does not show one carry it.
-        region: The shard's region.
-        role_arn: A role in ``account`` to assume with ``profile``'s (or the chain's) credentials.
-        profile: AWS profile of the credentials (default: the standard chain).
-        endpoint_url: SageMaker endpoint (for example a local one).
-        output: JSON Lines file, overwritten.
-        approval_status: Only packages with this ``ModelApprovalStatus``.
+async def shard_to_file(spec: ShardSpec, output: Path) -> dict[str, Any]:
+    """Discover and describe every package of one shard; write them to ``output`` (overwritten).
 
     Returns:
         The shard's report: plain JSON types only, so any engine can ship it back.
     """
-    started = time.monotonic()
-    described = 0
-    failed: Counter[str] = Counter()
-    stopped: str | None = None
-    fetcher = ModelPackageFetcher(
-        region_name=region, role_arn=role_arn, profile_name=profile, endpoint_url=endpoint_url
-    )
-    try:
-        async with (
-            await anyio.open_file(output, "wb") as out,
-            fetcher,
-            aclosing(fetcher.stream(fetcher.discover(approval_status=approval_status))) as outcomes,
-        ):
-            async for outcome in outcomes:
-                await out.write(
-                    orjson.dumps(record(outcome, account, region), option=orjson.OPT_APPEND_NEWLINE)
-                )
-                if isinstance(outcome, Described):
-                    described += 1
-                else:
-                    failed[outcome.code] += 1
-    except RunStoppedError as exc:  # records already written are complete and true
-        stopped = f"{type(exc).__name__}: {exc}"
-    stats = fetcher.stats
-    return {
-        "account": account,
-        "region": region,
-        "output": str(output),
-        "described": described,
-        "failed": dict(failed),
-        "calls": stats.calls,
-        "throttled": stats.throttled,
-        "elapsed": round(time.monotonic() - started, 3),
-        "stopped": stopped,
-    }
+    result: ShardResult | None = None
+    async with await anyio.open_file(output, "wb") as out, aclosing(fetch_shard(spec)) as items:
+        async for item in items:
+            if isinstance(item, ShardChunk):
+                await out.write(b"".join(record(outcome, spec) for outcome in item.outcomes))
+            else:
+                result = item
+    assert result is not None, "fetch_shard always ends with its result"
+    return result.to_json() | {"output": str(output)}
 
 
-def run_shard(
-    account: str,
-    region: str,
-    *,
-    role_arn: str | None = None,
-    profile: str | None = None,
-    endpoint_url: str | None = None,
-    output: Path,
-    approval_status: ApprovalStatus | None = None,
-) -> dict[str, Any]:
-    """``fetch_shard`` for engines that call plain functions (a Lambda handler, an ECS task)."""
-    return anyio.run(
-        functools.partial(
-            fetch_shard,
-            account,
-            region,
-            role_arn=role_arn,
-            profile=profile,
-            endpoint_url=endpoint_url,
-            output=output,
-            approval_status=approval_status,
-        )
-    )
+def run_shard_to_file(spec: ShardSpec, output: Path) -> dict[str, Any]:
+    """``shard_to_file`` for engines that call plain functions (a Lambda handler, a Batch job)."""
+    return anyio.run(functools.partial(shard_to_file, spec, output))
 
 
-def record(outcome: Outcome, account: str, region: str) -> dict[str, Any]:
-    """The JSON Lines record of one outcome, with where it came from.
+def record(outcome: Outcome, spec: ShardSpec) -> bytes:
+    """The JSON Lines record of one outcome, with its account and region (from its ARN).
 
     orjson writes the summary's datetimes as ISO 8601 with their UTC offset.
     """
     parts = outcome.arn.split(":", 5)
-    if len(parts) == 6 and parts[0] == "arn":
-        # The ARN is the truth: a profile can point at another account than the engine thinks.
-        region, account = parts[3], parts[4]
+    account, region = (parts[4], parts[3]) if len(parts) == 6 else (None, spec.region)
     fields: dict[str, Any] = {"arn": outcome.arn, "account": account, "region": region}
     if isinstance(outcome, Described):
         fields |= {"status": "described", "summary": outcome.summary}
     else:
         error = {"code": outcome.code, "message": outcome.message, "attempts": outcome.attempts}
         fields |= {"status": "failed", "error": error}
-    return fields
+    return orjson.dumps(fields, option=orjson.OPT_APPEND_NEWLINE)
 
 
 async def main() -> None:
@@ -157,22 +91,16 @@ async def main() -> None:
             os.environ["AWS_SECRET_ACCESS_KEY"] = servers[0].credentials.secret_access_key
 
             async def shard(server: LocalSageMaker) -> None:
+                spec = ShardSpec(region=server.region, endpoint_url=server.endpoint_url)
                 output = Path(tmp) / f"{server.account_id}-{server.region}.jsonl"
-                reports.append(
-                    await fetch_shard(
-                        server.account_id,
-                        server.region,
-                        endpoint_url=server.endpoint_url,
-                        output=output,
-                    )
-                )
+                reports.append(await shard_to_file(spec, output))
 
             async with anyio.create_task_group() as shards:
                 for server in servers:
                     shards.start_soon(shard, server)
         # Merging is concatenation: every record carries its account and region.
         merged = b"".join([await anyio.Path(report["output"]).read_bytes() for report in reports])
-    for report in sorted(reports, key=lambda report: str(report["account"])):
+    for report in sorted(reports, key=lambda report: str(report["output"])):
         print(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
     first = orjson.loads(merged.splitlines()[0])
     print(f"merged: {len(merged.splitlines())} records, e.g. {first['arn']}")

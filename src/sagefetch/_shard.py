@@ -25,6 +25,7 @@ from ._discovery import Discovery
 from ._exceptions import RunStoppedError
 from ._fetcher import ModelPackageFetcher
 from ._outcomes import Described, FetchStats
+from ._redact import mask_text
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, AsyncIterator, Container, Sequence
@@ -106,7 +107,11 @@ class ShardResult:
             "elapsed": round(self.elapsed, 3),
             "stopped": None
             if stopped is None
-            else {"error": type(stopped).__name__, "code": stopped.code, "message": str(stopped)},
+            else {
+                "error": type(stopped).__name__,
+                "code": stopped.code,
+                "message": mask_text(str(stopped)),
+            },
         }
 
 
