@@ -29,6 +29,7 @@ from benchmarks._harness import (
     work_directory,
 )
 from benchmarks._measure import measure_rss_floor, run_peer
+from benchmarks._organization import profile_name
 from benchmarks._peers import sagefetch_command
 from benchmarks._processes import BYTECODE_CACHE, ServerProcess
 from benchmarks._report import (
@@ -57,6 +58,8 @@ from benchmarks._scenarios import ACCOUNT, REGION, SEED, Scenario
 from sagefetch.testing import Catalogue, Faults
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from benchmarks._measure import PeerRun
 
 PAGE = 100
@@ -131,6 +134,122 @@ class AuditServer(ServerProcess):
 
 
 @dataclass(frozen=True, slots=True)
+class OrganizationScenario:
+    """A5: ``accounts`` accounts x ``regions``, each holding ``groups`` x ``versions`` packages.
+
+    Each (account, region) has its own token bucket (SageMaker's limits are per
+    account and region), so the shards run side by side: the ideal is one
+    shard's, ``max(0, calls - burst) / rate + one mean latency``, with a
+    shard's fewest calls. Organizations, STS and EC2 calls are not limited,
+    not delayed and not counted (see ``benchmarks/_organization.py``).
+    """
+
+    key: str
+    title: str
+    accounts: int
+    regions: tuple[str, ...]
+    groups: int
+    versions: int
+    faults: Faults
+
+    @property
+    def shards(self) -> int:
+        return self.accounts * len(self.regions)
+
+    @property
+    def shard_packages(self) -> int:
+        return self.groups * self.versions
+
+    @property
+    def packages(self) -> int:
+        return self.shards * self.shard_packages
+
+    @property
+    def list_calls(self) -> int:
+        """One shard's: group pages, version pages of every group, one unversioned page."""
+        return math.ceil(self.groups / PAGE) + self.groups * math.ceil(self.versions / PAGE) + 1
+
+    @property
+    def describe_calls(self) -> int:
+        """One shard's."""
+        return math.ceil(self.shard_packages / PAGE)
+
+    @property
+    def scenario(self) -> Scenario:
+        """One shard, as the harness measures it: its ideal is the whole audit's."""
+        return Scenario(
+            self.key, self.title, self.shard_packages, self.faults, listing_calls=self.list_calls
+        )
+
+    @property
+    def ideal_seconds(self) -> float:
+        ideal = self.scenario.ideal_seconds
+        assert ideal is not None
+        return ideal
+
+    def scaled(self, factor: float) -> OrganizationScenario:
+        return dataclasses.replace(self, groups=max(1, round(self.groups * factor)))
+
+    def expected_arns(self, accounts: Sequence[str]) -> set[str]:
+        return {
+            arn
+            for account in accounts
+            for region in self.regions
+            for arn in Catalogue(account, region, self.groups, self.versions).arns()
+        }
+
+
+class OrganizationServer(ServerProcess):
+    """``python -m benchmarks._organization``: the organization, its packages, a config file."""
+
+    def __init__(self, organization: OrganizationScenario, log: Path) -> None:
+        super().__init__(organization.scenario, log)
+        self.organization = organization
+        self.config = log.with_name("aws-config")
+
+    def command(self) -> list[str]:
+        organization, faults = self.organization, self.organization.faults
+        return [
+            sys.executable, "-m", "benchmarks._organization",
+            "--accounts", str(organization.accounts), "--regions", ",".join(organization.regions),
+            "--groups", str(organization.groups), "--versions", str(organization.versions),
+            "--rate", str(faults.rate), "--burst", str(faults.burst),
+            "--latency", str(faults.latency), "--jitter", str(faults.jitter),
+            "--seed", str(faults.seed), "--config", str(self.config),
+        ]  # fmt: skip
+
+    @property
+    def account_ids(self) -> list[str]:
+        return self.environment["SAGEFETCH_BENCH_ACCOUNTS"].split(",")
+
+
+@dataclass(frozen=True, slots=True)
+class OrganizationPeer:
+    """``sagefetch audit`` over the organization: ``--org``, or a profile per account."""
+
+    key: str
+    label: str
+    profiles: bool = False
+    """``--profiles acct-01,...``: the server's config file, one profile per account."""
+    options: tuple[str, ...] = ()
+
+    @property
+    def is_cli(self) -> bool:
+        return True
+
+    def command(self, out_file: Path, accounts: int, regions: Sequence[str]) -> list[str]:
+        chosen = (
+            ["--profiles", ",".join(profile_name(n) for n in range(1, accounts + 1))]
+            if self.profiles
+            else ["--org"]
+        )
+        return [
+            *sagefetch_command(), "audit", *chosen, *self.options,
+            "--regions", ",".join(regions), "-o", str(out_file), "--no-progress", "--quiet",
+        ]  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
 class AuditPeer:
     key: str
     label: str
@@ -189,6 +308,39 @@ SCENARIOS: dict[str, AuditScenario] = {
         ),
     )
 }
+A5 = OrganizationScenario(
+    "A5",
+    "an organization: 20 accounts x 3 regions, 1 call/s, burst 2, 30 ms (+0-20 ms) in each",
+    20,
+    ("us-east-1", "eu-west-1", "ap-southeast-2"),
+    25,
+    8,
+    Faults(rate=1.0, burst=2, latency=0.03, jitter=0.02, seed=SEED),
+)
+ALL_SCENARIOS: dict[str, AuditScenario | OrganizationScenario] = {**SCENARIOS, A5.key: A5}
+ORGANIZATION_PEERS: dict[str, OrganizationPeer] = {
+    p.key: p
+    for p in (
+        OrganizationPeer(
+            "sagefetch-org",
+            "sagefetch audit --org --engine local --regions R1,R2,R3 (Organizations lists the "
+            "accounts; members through OrganizationAccountAccessRole)",
+            options=("--engine", "local"),
+        ),
+        OrganizationPeer(
+            "sagefetch-profiles",
+            "sagefetch audit --profiles acct-01,...,acct-20 --regions R1,R2,R3 (a config file: "
+            "the management account's keys, a role_arn + source_profile for each member)",
+            profiles=True,
+        ),
+        OrganizationPeer(
+            "sagefetch-org-ray",
+            "sagefetch audit --org --engine ray --regions R1,R2,R3 (a local Ray started for the "
+            "run, on this machine)",
+            options=("--engine", "ray"),
+        ),
+    )
+}
 PEERS: dict[str, AuditPeer] = {
     p.key: p
     for p in (
@@ -239,24 +391,84 @@ def run_scenario(
                     keep_output=keep,
                     round_=round_,
                 )
-                ratio = "incomplete" if run.incomplete else f"{run.ratio or 0:.3f}x ideal"
-                print(
-                    f"{scenario.key} {peer.key:<26} exit {run.exit_code} "
-                    f"process {run.process_seconds:6.2f} s ({ratio}) calls {run.calls} "
-                    f"throttled {run.throttled} described {run.output.described} "
-                    f"failed {run.output.failed} lost {run.output.lost} "
-                    f"dup {run.output.duplicated} unexpected {run.output.unexpected}",
-                    file=sys.stderr,
-                    flush=True,
-                )
+                _print_run(scenario.key, peer.key, run)
                 runs.append(run)
     return runs
+
+
+def run_organization(
+    organization: OrganizationScenario,
+    peers: list[OrganizationPeer],
+    work: Path,
+    *,
+    keep: bool,
+    rounds: int = 1,
+) -> list[PeerRun]:
+    """Start the organization's server and run each peer against it, ``rounds`` times in turns."""
+    (work / organization.key).mkdir()
+    runs = []
+    with OrganizationServer(organization, work / organization.key / "server.log") as server:
+        accounts = server.account_ids
+        expected = organization.expected_arns(accounts)
+        for round_ in range(rounds):
+            turn = round_ % max(1, len(peers))
+            for peer in peers[turn:] + peers[:turn]:
+                command = partial(
+                    peer.command, accounts=len(accounts), regions=organization.regions
+                )
+                run = run_peer(
+                    peer,
+                    command,
+                    organization.scenario,
+                    server,
+                    expected,
+                    work,
+                    keep_output=keep,
+                    round_=round_,
+                )
+                # run_peer saw one shard (for the ideal); the output holds every shard's.
+                run = dataclasses.replace(run, arns=organization.packages)
+                _print_run(organization.key, peer.key, run)
+                runs.append(run)
+    return runs
+
+
+def _print_run(scenario: str, peer: str, run: PeerRun) -> None:
+    ratio = "incomplete" if run.incomplete else f"{run.ratio or 0:.3f}x ideal"
+    print(
+        f"{scenario} {peer:<26} exit {run.exit_code} "
+        f"process {run.process_seconds:6.2f} s ({ratio}) calls {run.calls} "
+        f"throttled {run.throttled} described {run.output.described} "
+        f"failed {run.output.failed} lost {run.output.lost} "
+        f"dup {run.output.duplicated} unexpected {run.output.unexpected} "
+        f"cpu {run.cpu_seconds:.2f} s rss {run.peak_rss_mb:.0f} MB",
+        file=sys.stderr,
+        flush=True,
+    )
+    if run.stderr_tail and not run.ok:
+        print(f"  stderr: {run.stderr_tail[-600:]}", file=sys.stderr, flush=True)
 
 
 # -- report ------------------------------------------------------------------------
 
 
-def _heading(scenario: AuditScenario) -> str:
+def _heading(scenario: AuditScenario | OrganizationScenario) -> str:
+    if isinstance(scenario, OrganizationScenario):
+        return (
+            f"## {scenario.key} {scenario.title}\n\n{scenario.accounts} accounts (the "
+            f"management one and {scenario.accounts - 1} members) x {len(scenario.regions)} "
+            f"regions ({', '.join(scenario.regions)}) = {scenario.shards} shards, each "
+            f"{scenario.groups:,} groups x {scenario.versions:,} versions = "
+            f"{scenario.shard_packages:,} packages ({scenario.packages:,} in all) behind its "
+            f"own token bucket; fewest calls per shard {scenario.list_calls:,} listing + "
+            f"{scenario.describe_calls:,} describing = "
+            f"{scenario.list_calls + scenario.describe_calls:,} "
+            f"({scenario.shards * (scenario.list_calls + scenario.describe_calls):,} in all); "
+            f"ideal (the shards side by side) {scenario.ideal_seconds:.2f} s. Organizations, "
+            "STS and EC2 calls are not limited, delayed or counted. `calls` and `throttled` "
+            "sum every shard's SageMaker calls. `wall / sagefetch-org` compares with `sagefetch "
+            "audit --org --engine local` in the same round.\n"
+        )
     return (
         f"## {scenario.key} {scenario.title}\n\n{scenario.groups:,} groups x "
         f"{scenario.versions:,} versions = {scenario.packages:,} packages; fewest calls "
@@ -266,10 +478,15 @@ def _heading(scenario: AuditScenario) -> str:
     )
 
 
+def _reference(runs: list[PeerRun]) -> str:
+    """The peer the others are compared with: the CLI (A5: ``--org`` on the local engine)."""
+    return "sagefetch-org" if any(run.scenario == A5.key for run in runs) else "sagefetch-cli"
+
+
 def scenario_table(runs: list[PeerRun]) -> list[str]:
     """Every run of one scenario; ratios against the ideal and against sagefetch-cli."""
     rounds = [ROUND] if any(run.round for run in runs) else []
-    columns = [PEER, *rounds, RESULT, RATIO, PROCESS, versus("sagefetch-cli", runs)]
+    columns = [PEER, *rounds, RESULT, RATIO, PROCESS, versus(_reference(runs), runs)]
     columns += [FIRST_CALL_COLUMN, PHASE_RATIO, DESCRIBE, LISTING_DONE, FIRST_OUTPUT, CALLS]
     columns += [THROTTLED, *INTEGRITY, CPU, PEAK_RSS]
     ordered = sorted(runs, key=lambda run: (run.round, [r.peer for r in runs].index(run.peer)))
@@ -277,11 +494,12 @@ def scenario_table(runs: list[PeerRun]) -> list[str]:
 
 
 def _versus_cli(runs: list[PeerRun]) -> dict[int, float]:
-    """Process wall time of ``sagefetch-cli`` in each round it completed."""
+    """Process wall time of ``sagefetch-cli`` (A5: ``sagefetch-org``) in each round it completed."""
+    reference = _reference(runs)
     return {
         run.round: run.process_seconds
         for run in runs
-        if run.peer == "sagefetch-cli" and run.ok and not run.incomplete
+        if run.peer == reference and run.ok and not run.incomplete
     }
 
 
@@ -296,7 +514,8 @@ def summary_table(runs: list[PeerRun]) -> list[str]:
     metrics = [
         Metric("wall / ideal", lambda run: run.ratio, ".3f", ranked=True),
         Metric("process s", lambda run: run.process_seconds, ".2f"),
-        Metric("wall / sagefetch-cli (same round)", over_cli, ".2f", ranked=True),
+        Metric(f"wall / {_reference(runs)} (same round)", over_cli, ".2f", ranked=True),
+        Metric("calls", lambda run: float(run.calls), ".0f"),
         Metric("first call s", lambda run: run.first_call_seconds, ".2f"),
         Metric("throttled %", lambda run: 100 * (run.throttled_share or 0), ".1f"),
         Metric("described", lambda run: float(run.output.described), ".0f"),
@@ -305,19 +524,26 @@ def summary_table(runs: list[PeerRun]) -> list[str]:
         Metric("duplicated", lambda run: float(run.output.duplicated), ".0f"),
         Metric("unexpected", lambda run: float(run.output.unexpected), ".0f"),
         Metric("CPU s", lambda run: run.cpu_seconds, ".2f"),
+        Metric("peak RSS MB", lambda run: run.peak_rss_mb, ".0f"),
     ]
     return medians_table(runs, metrics)
 
 
-def write_reports(results: Path, report: Report, scenarios: list[AuditScenario]) -> str:
+def write_reports(
+    results: Path, report: Report, scenarios: Sequence[AuditScenario | OrganizationScenario]
+) -> str:
     """``audit.md`` and ``audit.json``; returns the markdown tables."""
     settings = report.settings
     tables = []
+    earlier = settings.get("earlier")
+    kept = earlier.get("scenarios", []) if isinstance(earlier, dict) else []
     for scenario in scenarios:
         these = [run for run in report.runs if run.scenario == scenario.key]
         if not these:
             continue
         tables += [_heading(scenario)]
+        if scenario.key in kept and isinstance(earlier, dict):
+            tables += [f"*{earlier['note']}*", ""]
         rounds = max(run.round for run in these) + 1
         if rounds > 1:
             tables += [f"Medians over {rounds} rounds (min-max):", "", *summary_table(these), ""]
@@ -371,6 +597,11 @@ def write_reports(results: Path, report: Report, scenarios: list[AuditScenario])
                 "packages": s.packages,
                 "list_calls": s.list_calls,
                 "describe_calls": s.describe_calls,
+                **(
+                    {"accounts": s.accounts, "regions": list(s.regions), "shards": s.shards}
+                    if isinstance(s, OrganizationScenario)
+                    else {}
+                ),
             }
             for s in scenarios
         ],
@@ -381,11 +612,52 @@ def write_reports(results: Path, report: Report, scenarios: list[AuditScenario])
 # -- main --------------------------------------------------------------------------
 
 
+def _keep_earlier(
+    report: Report, path: Path, running: list[str]
+) -> list[AuditScenario | OrganizationScenario]:
+    """Keep the runs in ``path`` of the scenarios not run now (``audit.md`` would lose them).
+
+    They go into ``report`` with a note of the run they came from; returns their scenarios.
+    """
+    if not path.exists():
+        return []
+    earlier, documents = Report.from_json(path)
+    kept = {
+        str(document["key"]): dataclasses.replace(
+            ALL_SCENARIOS[document["key"]], groups=document["groups"]
+        )
+        for document in documents
+        if document["key"] not in running and document["key"] in ALL_SCENARIOS
+    }
+    if not kept:
+        return []
+    report.runs = [run for run in earlier.runs if run.scenario in kept]
+    earlier_peers = earlier.settings.get("peers")
+    if isinstance(earlier_peers, dict):
+        peers = report.settings["peers"]
+        assert isinstance(peers, dict)
+        report.settings["peers"] = {**earlier_peers, **peers}
+    settings, info = earlier.settings, earlier.info
+    note = (
+        f"{', '.join(kept)}: kept from the earlier run in this file ({info.get('date')}; "
+        f"{settings.get('sagefetch_source', '-')}; `{settings.get('command')}`; load average "
+        f"at start {info.get('load_average_at_start')}, at the end "
+        f"{settings.get('load_average_now', '-')}), not measured again."
+    )
+    report.settings["earlier"] = {
+        "scenarios": list(kept),
+        "note": note,
+        "machine": info,
+        "settings": settings,
+    }
+    return list(kept.values())
+
+
 def render(source: Path, results: Path) -> int:
     """Write ``audit.md`` (and ``audit.json``) again from the runs in ``source``."""
     report, documents = Report.from_json(source)
     scenarios = [
-        dataclasses.replace(SCENARIOS[document["key"]], groups=document["groups"])
+        dataclasses.replace(ALL_SCENARIOS[document["key"]], groups=document["groups"])
         for document in documents
     ]
     results.mkdir(parents=True, exist_ok=True)
@@ -399,8 +671,15 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m benchmarks.audit", description=(__doc__ or "").split("\n\n")[0]
     )
     parser.add_argument("--quick", action="store_true", help="a fifth of the groups")
-    parser.add_argument("--scenarios", type=comma_separated(SCENARIOS), default=list(SCENARIOS))
-    parser.add_argument("--peers", type=comma_separated(PEERS), default=list(PEERS))
+    parser.add_argument(
+        "--scenarios", type=comma_separated(ALL_SCENARIOS), default=list(ALL_SCENARIOS)
+    )
+    parser.add_argument(
+        "--peers",
+        type=comma_separated({**PEERS, **ORGANIZATION_PEERS}),
+        default=None,
+        help="peers to run (default: every peer of each scenario; A5 has its own)",
+    )
     parser.add_argument(
         "--repeat",
         type=int,
@@ -431,33 +710,47 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--repeat must be >= 1")
     unwind_on_signals()
     scale = QUICK_SCALE if args.quick else 1.0
-    scenarios = [SCENARIOS[key].scaled(scale) for key in args.scenarios]
-    peers = [PEERS[key] for key in args.peers]
+    scenarios = [ALL_SCENARIOS[key].scaled(scale) for key in args.scenarios]
     results = args.results or (RESULTS / "quick" if args.quick else RESULTS)
+    chosen = args.peers or [*PEERS, *ORGANIZATION_PEERS]
+    peers = [PEERS[key] for key in chosen if key in PEERS]
+    organization_peers = [ORGANIZATION_PEERS[key] for key in chosen if key in ORGANIZATION_PEERS]
+    labels = {p.key: p.label for p in peers if any(key in SCENARIOS for key in args.scenarios)}
+    if A5.key in args.scenarios:
+        labels.update({p.key: p.label for p in organization_peers})
     results.mkdir(parents=True, exist_ok=True)
     report = Report(
         {
             "command": shlex.join(["python", "-m", "benchmarks.audit", *(argv or sys.argv[1:])]),
-            "peers": {p.key: p.label for p in peers},
+            "peers": labels,
             "repeat": rounds,
             "bytecode_cache": str(BYTECODE_CACHE),
         }
     )
+    kept = _keep_earlier(report, results / "audit.json", args.scenarios)
+    scenarios = sorted([*kept, *scenarios], key=lambda s: list(ALL_SCENARIOS).index(s.key))
     tables = ""
     try:
         with work_directory("sagefetch-audit-", keep=args.keep_work) as work:
             report.settings["sagefetch_source"] = pin_sagefetch(work, args.commit).describe()
             report.settings["rss_floor_mb"] = measure_rss_floor(work)
             for scenario in scenarios:
+                if scenario in kept:
+                    continue
                 print(
                     f"== {scenario.key}: {scenario.packages:,} packages, ideal "
                     f"{scenario.ideal_seconds:.2f} s",
                     file=sys.stderr,
                     flush=True,
                 )
-                report.runs += run_scenario(
-                    scenario, peers, work, keep=args.keep_work, rounds=rounds
-                )
+                if isinstance(scenario, OrganizationScenario):
+                    report.runs += run_organization(
+                        scenario, organization_peers, work, keep=args.keep_work, rounds=rounds
+                    )
+                else:
+                    report.runs += run_scenario(
+                        scenario, peers, work, keep=args.keep_work, rounds=rounds
+                    )
                 report.stamp()
                 tables = write_reports(results, report, scenarios)
     except KeyboardInterrupt:

@@ -11,6 +11,10 @@ The call is made in the account's home region (its profile's, else
 the role assumed when the account is reached through one. An account whose
 regions cannot be listed (its role cannot be assumed, no ec2:DescribeRegions)
 is one stopped shard; the other accounts go on.
+
+Each account has a session of its own (its credentials), but they share one
+data loader: EC2's service model is parsed once, not once per account (each
+parse costs ~0.2 s of CPU and ~15 MB).
 """
 
 from __future__ import annotations
@@ -26,12 +30,15 @@ from aiobotocore.session import AioSession
 
 from sagefetch._calls import CallFailedError, CallGuard
 from sagefetch._credentials import assume_role
+from sagefetch._decode import fast_data_loader
 from sagefetch._exceptions import AccessDeniedError, RunStoppedError, classify_error
 from sagefetch._limiter import AdaptiveRateLimiter
 from sagefetch._version import __version__
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from botocore.loaders import Loader
 
     from ._reports import Shard
 
@@ -73,11 +80,12 @@ async def list_enabled_regions(
     """
     found = [AccountRegions(shard) for shard in shards]
     running = anyio.CapacityLimiter(concurrency)
+    loader = fast_data_loader(AioSession())
 
     async def one(account: AccountRegions) -> None:
         async with running:
             try:
-                await _list(account, call_timeout, max_attempts, max_rate)
+                await _list(account, loader, call_timeout, max_attempts, max_rate)
             except RunStoppedError as exc:
                 account.stopped = exc
 
@@ -88,12 +96,17 @@ async def list_enabled_regions(
 
 
 async def _list(
-    account: AccountRegions, call_timeout: float, max_attempts: int, max_rate: float | None
+    account: AccountRegions,
+    loader: Loader,
+    call_timeout: float,
+    max_attempts: int,
+    max_rate: float | None,
 ) -> None:
     shard = account.shard
     who = shard.who
     try:
         session = AioSession(profile=shard.profile)
+        session.register_component("data_loader", loader)
         home = _home_region(session)
         if shard.role_arn is not None:
             assume_role(session, shard.role_arn, home)
