@@ -536,14 +536,14 @@ def write_reports(
     settings = report.settings
     tables = []
     earlier = settings.get("earlier")
-    kept = earlier.get("scenarios", []) if isinstance(earlier, dict) else []
+    notes = earlier.get("notes", {}) if isinstance(earlier, dict) else {}
     for scenario in scenarios:
         these = [run for run in report.runs if run.scenario == scenario.key]
         if not these:
             continue
         tables += [_heading(scenario)]
-        if scenario.key in kept and isinstance(earlier, dict):
-            tables += [f"*{earlier['note']}*", ""]
+        if scenario.key in notes:
+            tables += [f"*{notes[scenario.key]}*", ""]
         rounds = max(run.round for run in these) + 1
         if rounds > 1:
             tables += [f"Medians over {rounds} rounds (min-max):", "", *summary_table(these), ""]
@@ -639,14 +639,16 @@ def _keep_earlier(
         report.settings["peers"] = {**earlier_peers, **peers}
     settings, info = earlier.settings, earlier.info
     note = (
-        f"{', '.join(kept)}: kept from the earlier run in this file ({info.get('date')}; "
+        f"Kept from an earlier run, not measured again: {info.get('date')}; "
         f"{settings.get('sagefetch_source', '-')}; `{settings.get('command')}`; load average "
         f"at start {info.get('load_average_at_start')}, at the end "
-        f"{settings.get('load_average_now', '-')}), not measured again."
+        f"{settings.get('load_average_now', '-')}."
     )
+    # A scenario the earlier run had kept from a still earlier one keeps that one's note.
+    previous = settings.get("earlier")
+    notes = previous.get("notes", {}) if isinstance(previous, dict) else {}
     report.settings["earlier"] = {
-        "scenarios": list(kept),
-        "note": note,
+        "notes": {key: notes.get(key, note) for key in kept},
         "machine": info,
         "settings": settings,
     }
