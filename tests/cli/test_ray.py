@@ -26,8 +26,9 @@ import pytest
 from sagefetch._discovery import Discovery
 from sagefetch.cli._ray import NAMESPACE, RayEngine
 from sagefetch.cli._reports import Shard
-from tests.cli.test_audit import ACCOUNT_A, ACCOUNT_DENIED, REGIONS, Accounts
+from tests.cli.test_audit import ACCOUNT_A, ACCOUNT_B, ACCOUNT_DENIED, REGIONS, Accounts
 from tests.processes import SAGEFETCH
+from tests.sts import assumed_roles
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -151,6 +152,25 @@ def test_every_package_once_with_its_origin_and_the_same_records_as_local(
 
     assert shards(summaries["ray"]) == shards(summaries["local"])
     assert (summaries["ray"]["engine"], summaries["local"]["engine"]) == ("ray", "local")
+
+
+@pytest.mark.ray
+def test_a_role_is_assumed_on_the_worker_from_the_names_the_driver_sends(
+    accounts: Accounts, ray_cluster: RayCluster, tmp_path: Path
+) -> None:
+    """--role-arn on Ray: the worker assumes the role (STS) with its own profile, then audits."""
+    role = f"arn:aws:iam::{ACCOUNT_B}:role/model-audit"
+    earlier = len(assumed_roles(ACCOUNT_B))
+    output = tmp_path / "audit.jsonl"
+    result = _audit(
+        "--profile", "team-b", "--role-arn", role, "--region", "eu-west-1", "-o", str(output),
+        "--engine", "ray", "--ray-address", ray_cluster.address,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert Counter(r["arn"] for r in _records(output)) == _expected(
+        accounts, (ACCOUNT_B, "eu-west-1")
+    )
+    assert [arn for arn, _ in assumed_roles(ACCOUNT_B)[earlier:]] == [role]
 
 
 def _kill_sagefetch_actors(ray: Any) -> int:
