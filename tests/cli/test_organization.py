@@ -60,6 +60,8 @@ class Overrides:
     """Calls answered from ``throttles``, by action."""
     regions_denied: set[str] = field(default_factory=set)
     """Accounts whose DescribeRegions is refused (UnauthorizedOperation), as an SCP would."""
+    answers: dict[str, str] = field(default_factory=dict)
+    """Action -> the body every call of it gets instead of moto's (JSON, or STS's XML)."""
 
 
 def overriding(app: WSGIApplication, overrides: Overrides) -> WSGIApplication:
@@ -68,7 +70,8 @@ def overriding(app: WSGIApplication, overrides: Overrides) -> WSGIApplication:
     AssumeRole into ``overrides.roles_in`` is denied, as a trust policy would;
     Organizations actions in ``overrides.actions`` are refused with their code;
     ``overrides.throttles`` throttles the calls it plans; DescribeRegions is
-    refused to ``overrides.regions_denied``, and answers with ``regions_off`` off.
+    refused to ``overrides.regions_denied``, and answers with ``regions_off`` off;
+    actions in ``overrides.answers`` get that body.
     """
 
     def serve(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -89,6 +92,10 @@ def overriding(app: WSGIApplication, overrides: Overrides) -> WSGIApplication:
         action = target.rpartition(".")[2] or form.get("Action", [""])[0]
         if action == "DescribeRegions":
             return _describe_regions(app, environ, start_response, overrides)
+        if action in overrides.answers:
+            kind = "application/x-amz-json-1.1" if target else "text/xml"
+            start_response("200 OK", [("Content-Type", kind)])
+            return [overrides.answers[action].encode()]
         throttle = _next_throttle(overrides, action)
         if throttle is not None:
             payload = json.dumps({"__type": throttle, "Message": "Rate exceeded"}).encode()
@@ -669,6 +676,61 @@ def test_an_organization_that_cannot_be_listed_stops_the_audit(
     assert summary["exit_code"] == code
     assert message in summary["organization"]["stopped"]["message"]
     assert summary["shards"] == []
+
+
+_IDENTITY_WITHOUT_ACCOUNT = (
+    "<GetCallerIdentityResponse><GetCallerIdentityResult>"
+    f"<Arn>arn:aws:iam::{MANAGEMENT}:user/auditor</Arn><UserId>AIDAEXAMPLE</UserId>"
+    "</GetCallerIdentityResult></GetCallerIdentityResponse>"
+)
+
+
+@pytest.mark.parametrize(
+    ("action", "body", "message"),
+    [
+        pytest.param(
+            "ListAccounts",
+            json.dumps({"Accounts": [{"Id": "12", "Name": "short", "State": "ACTIVE"}]}),
+            "ListAccounts answered an account id that is not 12 digits ('12')",
+            id="short-account-id",
+        ),
+        pytest.param(
+            "ListAccounts",
+            json.dumps({"Accounts": [{"Name": "no-id", "State": "ACTIVE"}]}),
+            "ListAccounts answered an account id that is not 12 digits (None)",
+            id="no-account-id",
+        ),
+        pytest.param(
+            "ListAccounts",
+            json.dumps({"Accounts": [], "NextToken": "again"}),
+            "ListAccounts answered a page token it had already given",
+            id="token-loop",
+        ),
+        pytest.param(
+            "GetCallerIdentity",
+            _IDENTITY_WITHOUT_ACCOUNT,
+            "GetCallerIdentity answered an account id that is not 12 digits (None)",
+            id="identity-without-account",
+        ),
+    ],
+)
+@pytest.mark.timeout(120)
+def test_an_answer_that_does_not_fit_stops_the_listing_cleanly(
+    organization: Organization, tmp_path: Path, action: str, body: str, message: str
+) -> None:
+    """An Organizations or STS answer out of shape: exit 4 and why, never a crash or a loop."""
+    organization.overrides.answers[action] = body
+    output, path = tmp_path / "audit.jsonl", tmp_path / "summary.json"
+
+    result = _audit("-o", str(output), "--summary-json", str(path))
+
+    assert result.returncode == 4, result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"cannot list the organization's accounts: InvalidResponse: {message}" in result.stderr
+    assert "HINT: " in result.stderr
+    assert not output.exists()
+    stopped = json.loads(path.read_text())["organization"]["stopped"]
+    assert (stopped["error"], stopped["code"]) == ("RunStoppedError", "InvalidResponse")
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,10 @@ tenacity retries and the one error classification, so an Organizations
 throttle (``TooManyRequestsException``) is waited out like SageMaker's.
 
 Listing runs in the management account or a delegated administrator; if it
-fails, there is nothing to audit and the audit stops (exit 4).
+fails, there is nothing to audit and the audit stops (exit 4). Answers are
+checked before they are used: an account id that is not 12 digits, or a page
+token the listing has already followed, stops it the same way (never a crash,
+never an endless listing).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from aiobotocore.session import AioSession
 from sagefetch._calls import CallFailedError, CallGuard
 from sagefetch._credentials import ROLE_ARN_PATTERN
 from sagefetch._exceptions import (
+    INVALID_RESPONSE,
     AccessDeniedError,
     ConfigurationError,
     CredentialsError,
@@ -54,6 +58,7 @@ DEFAULT_MEMBER_ROLE: Final = "OrganizationAccountAccessRole"
 #: The most ListAccounts and ListAccountsForParent return per page.
 _PAGE: Final = 20
 _ACTIVE: Final = "ACTIVE"
+_ACCOUNT_ID: Final = re.compile(r"[0-9]{12}", re.ASCII)
 _PERMISSIONS: Final = (
     "HINT: --org lists accounts with organizations:ListAccounts (with --ou: "
     "organizations:ListChildren and organizations:ListAccountsForParent), from the management "
@@ -150,7 +155,7 @@ async def list_organization(
     accounts: dict[str, Account] = {}
     for summary in found:
         organization.listed += 1
-        account_id = str(summary.get("Id") or "")
+        account_id = str(summary["Id"])
         # State supersedes the deprecated Status (2025); either says ACTIVE.
         if (summary.get("State") or summary.get("Status")) != _ACTIVE:
             organization.inactive += 1
@@ -182,31 +187,38 @@ class _Lister:
     async def caller(self) -> tuple[str, str]:
         """The calling account and its partition (STS GetCallerIdentity)."""
         identity = await self._call(self._sts.get_caller_identity, "GetCallerIdentity")
-        arn = str(identity.get("Arn") or "")
-        return str(identity["Account"]), arn.split(":")[1] if arn.count(":") >= 5 else "aws"
+        account = _checked_id(identity.get("Account"), "GetCallerIdentity", "account")
+        parts = str(identity.get("Arn") or "").split(":")
+        return account, parts[1] if len(parts) >= 6 and parts[1] else "aws"
 
     async def accounts(self, ous: Sequence[str]) -> AsyncIterator[dict[str, Any]]:
         """Every account listed: the organization's, or those under ``ous`` (recursively)."""
         if not ous:
             async for account in self._pages("ListAccounts", "Accounts"):
+                _checked_id(account.get("Id"), "ListAccounts", "account")
                 yield account
             return
         pending, seen = list(dict.fromkeys(ous)), set(ous)
         while pending:
             parent = pending.pop(0)
             async for account in self._pages("ListAccountsForParent", "Accounts", ParentId=parent):
+                _checked_id(account.get("Id"), "ListAccountsForParent", "account")
                 yield account
             children = self._pages(
                 "ListChildren", "Children", ParentId=parent, ChildType="ORGANIZATIONAL_UNIT"
             )
             async for child in children:
-                if child["Id"] not in seen:
-                    seen.add(child["Id"])
-                    pending.append(child["Id"])
+                unit = child.get("Id")
+                if not isinstance(unit, str) or not unit:
+                    raise _invalid("ListChildren", f"a child without an id ({child!r})")
+                if unit not in seen:
+                    seen.add(unit)
+                    pending.append(unit)
 
     async def _pages(self, operation: str, key: str, **params: Any) -> AsyncIterator[Any]:
         method = getattr(self._orgs, _snake(operation))
         token: str | None = None
+        followed: set[str] = set()
         while True:
             page_params = {**params, "MaxResults": _PAGE, **({"NextToken": token} if token else {})}
             page = await self._call(lambda p=page_params: method(**p), operation, **params)
@@ -215,6 +227,10 @@ class _Lister:
             token = page.get("NextToken")
             if not token:
                 return
+            if token in followed:
+                # botocore's paginators refuse the same: the listing would never end.
+                raise _invalid(operation, "a page token it had already given (a listing loop)")
+            followed.add(token)
 
     async def _call(self, call: Any, operation: str, **context: Any) -> Any:
         try:
@@ -249,6 +265,26 @@ class _Lister:
             raise RunStoppedError(
                 f"{error.code}: {error.message} (calling {operation})", code=error.code
             ) from None
+
+
+def _checked_id(value: object, operation: str, what: str) -> str:
+    """``value`` if it is an account id (12 digits).
+
+    Raises:
+        RunStoppedError: it is not: the answer cannot be trusted.
+    """
+    if isinstance(value, str) and _ACCOUNT_ID.fullmatch(value):
+        return value
+    raise _invalid(operation, f"an {what} id that is not 12 digits ({value!r})")
+
+
+def _invalid(operation: str, what: str) -> RunStoppedError:
+    return RunStoppedError(
+        f"{INVALID_RESPONSE}: {operation} answered {what} (calling {operation})\n"
+        "HINT: the answer did not come from Organizations or STS as documented: check "
+        "AWS_ENDPOINT_URL and any proxy in between.",
+        code=INVALID_RESPONSE,
+    )
 
 
 def _snake(operation: str) -> str:
