@@ -173,8 +173,8 @@ def test_a_role_is_assumed_on_the_worker_from_the_names_the_driver_sends(
     assert [arn for arn, _ in assumed_roles(ACCOUNT_B)[earlier:]] == [role]
 
 
-def _kill_sagefetch_actors(ray: Any) -> int:
-    """Kill every actor the audit runs its shards in (Ray restarts them); how many."""
+def _kill_sagefetch_actors(ray: Any, *, restart: bool = True) -> int:
+    """Kill every actor the audit runs its shards in (Ray restarts them if asked); how many."""
     killed = 0
     for actor in ray.util.list_named_actors(all_namespaces=True):
         if actor["namespace"] == NAMESPACE and actor["name"].startswith("sagefetch-"):
@@ -182,7 +182,7 @@ def _kill_sagefetch_actors(ray: Any) -> int:
                 handle = ray.get_actor(actor["name"], namespace=NAMESPACE)
             except ValueError:
                 continue  # gone meanwhile
-            ray.kill(handle, no_restart=False)
+            ray.kill(handle, no_restart=not restart)
             killed += 1
     return killed
 
@@ -211,6 +211,33 @@ def test_a_worker_killed_mid_shard_is_rerun_and_every_package_written_once(
     assert shard["worker_retries"] >= 1
     assert (shard["result"], shard["described"]) == ("complete", 360)
     assert shard["resumed"] == 0  # what the first run sent is not 'resumed' from an earlier run
+
+
+@pytest.mark.ray
+def test_a_shard_whose_workers_are_gone_for_good_stops_resumable(
+    accounts: Accounts, ray_cluster: RayCluster, tmp_path: Path
+) -> None:
+    """All actors killed for good mid-shard: the shard stops (WorkerLost, exit 4), records whole."""
+    ray = pytest.importorskip("ray")
+    output, summary = tmp_path / "audit.jsonl", tmp_path / "summary.json"
+    process = subprocess.Popen(
+        [*SAGEFETCH, "audit", "--profile", "team-a", "--region", "us-east-1", "-o", str(output),
+         "--summary-json", str(summary), "--max-rate", "10", "--batch-size", "5", "--quiet",
+         "--engine", "ray", "--ray-address", ray_cluster.address],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    _wait_for_records(process, output, 20)
+    assert _kill_sagefetch_actors(ray, restart=False) >= 1
+    _, stderr = process.communicate(timeout=240)
+    assert process.returncode == 4, stderr.decode()
+    assert b"Traceback" not in stderr
+    assert b"--resume" in stderr
+    written = Counter(r["arn"] for r in _records(output))
+    assert set(written) < set(accounts.expected[ACCOUNT_A, REGIONS[0]])
+    assert set(written.values()) == {1}
+    (shard,) = json.loads(summary.read_text())["shards"]
+    assert (shard["result"], shard["stopped"]["code"]) == ("stopped", "WorkerLost")
+    assert shard["described"] == len(written)
 
 
 @pytest.mark.ray

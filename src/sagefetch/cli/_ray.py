@@ -20,6 +20,7 @@ ARN once, drops. Ray is imported only here, only for ``--engine ray``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import logging
@@ -124,7 +125,8 @@ def ray_engine(
     ray = require_ray()
     joining = address is not None or bool(os.environ.get("RAY_ADDRESS"))
     options: dict[str, Any] = {
-        "address": address,
+        # "local": a new Ray for this run, never one that `ray start` left running.
+        "address": address if joining else "local",
         "namespace": NAMESPACE,
         "logging_level": logging.ERROR,
         "log_to_driver": False,
@@ -135,7 +137,7 @@ def ray_engine(
     previous = signal.getsignal(signal.SIGTERM)
     try:
         ray.init(**options)
-    except (ConnectionError, ValueError, RuntimeError) as exc:
+    except (OSError, ValueError, RuntimeError) as exc:
         where = f"at {address or os.environ.get('RAY_ADDRESS')}" if joining else "here"
         raise UsageError(f"cannot start or join a Ray cluster {where}: {exc}") from exc
     finally:
@@ -162,7 +164,10 @@ def ray_engine(
         )
     finally:
         for actor in actors:
-            ray.kill(actor)
+            # An actor already gone, or a cluster no longer reachable, must not hide
+            # how the run ended; Ray kills a driver's actors when it leaves anyway.
+            with contextlib.suppress(Exception):
+                ray.kill(actor)
         ray.shutdown()
 
 
@@ -245,7 +250,7 @@ class RayEngine:
                         stats=total_stats(earlier),
                         stopped=RunStoppedError(
                             f"its Ray worker died {attempt + 1} times; the last time: "
-                            f"{type(exc).__name__}\n"
+                            f"{type(exc).__name__}: {_first_line(exc)}\n"
                             "HINT: the records written are complete; run the audit again "
                             "with --resume to finish this shard.",
                             code=WORKER_LOST,
@@ -253,6 +258,11 @@ class RayEngine:
                     )
                     return
                 report.worker_retries += 1
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0][:300] if lines else ""
 
 
 def _by_origin(keys: Iterable[str]) -> dict[tuple[str, str] | None, set[str]]:
