@@ -199,6 +199,7 @@ class Organization:
         self._server = WSGIServer("127.0.0.1", 0, overriding(app, self.overrides))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._key: str | None = None
+        self._secret = ""
 
     @property
     def endpoint_url(self) -> str:
@@ -212,7 +213,7 @@ class Organization:
         if "auditor" not in iam.users:
             iam.create_user(region_name="us-east-1", user_name="auditor")
         key = iam.create_access_key("auditor")
-        self._key = key.access_key_id
+        self._key, self._secret = key.access_key_id, key.secret_access_key
         backend = self.backend
         backend.create_organization(region="us-east-1", FeatureSet="ALL")
         root = backend.list_roots()["Roots"][0]["Id"]
@@ -270,6 +271,35 @@ class Organization:
             groups=groups, versions=versions
         )
         self.expected[account, region] = set(arns)
+
+    def seed_through_role(self, name: str, region: str, *, versions: int) -> None:
+        """Packages created over HTTP by the account's own OrganizationAccountAccessRole.
+
+        As an ML team would: STS AssumeRole with the management account's keys,
+        then SageMaker CreateModelPackageGroup and CreateModelPackage with the
+        role's keys, which moto files under the member account.
+        """
+        session = botocore.session.get_session()
+        keys = {"aws_access_key_id": self._key, "aws_secret_access_key": self._secret}
+        sts = session.create_client(
+            "sts", region_name=region, endpoint_url=self.endpoint_url, **keys
+        )
+        role = sts.assume_role(RoleArn=_role(self, name), RoleSessionName="seeding")["Credentials"]
+        sagemaker = session.create_client(
+            "sagemaker",
+            region_name=region,
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id=role["AccessKeyId"],
+            aws_secret_access_key=role["SecretAccessKey"],
+            aws_session_token=role["SessionToken"],
+        )
+        group = f"seeded-{name}"
+        sagemaker.create_model_package_group(ModelPackageGroupName=group)
+        arns = {
+            sagemaker.create_model_package(ModelPackageGroupName=group)["ModelPackageArn"]
+            for _ in range(versions)
+        }
+        self.expected.setdefault((self.ids[name], region), set()).update(arns)
 
     def packages(self, *names: str, regions: Iterable[str] = REGIONS) -> Counter[str]:
         """Every package of these accounts in these regions, once each."""
@@ -436,6 +466,27 @@ def test_accounts_allow_list_and_a_custom_member_role(
     assert {arn for arn, _ in assumed_roles(organization.ids["data"])[assumed_before:]} == {
         _role(organization, "data", "ModelAudit")
     }
+
+
+@pytest.mark.timeout(120)
+def test_packages_a_member_created_through_its_role_are_audited_in_that_account(
+    organization: Organization, tmp_path: Path
+) -> None:
+    """Packages made over HTTP by a member's assumed role: audited once each, in that account."""
+    organization.seed_through_role("ml-dev", "us-east-1", versions=3)
+    seeded = organization.expected[organization.ids["ml-dev"], "us-east-1"]
+    assert len(seeded) == 3
+    assert all(arn.split(":")[4] == organization.ids["ml-dev"] for arn in seeded)
+    output = tmp_path / "audit.jsonl"
+
+    result = _audit("--region", "us-east-1", "--accounts", "ml-dev,master", "-o", str(output))
+
+    assert result.returncode == 0, result.stderr
+    records = _records(output)
+    assert Counter(record["arn"] for record in records) == organization.packages(
+        "ml-dev", "master", regions=["us-east-1"]
+    )
+    assert {record["account_name"] for record in records if record["arn"] in seeded} == {"ml-dev"}
 
 
 @pytest.mark.timeout(120)
