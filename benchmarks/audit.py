@@ -328,6 +328,12 @@ ORGANIZATION_PEERS: dict[str, OrganizationPeer] = {
             options=("--engine", "local"),
         ),
         OrganizationPeer(
+            "sagefetch-org-60",
+            "sagefetch audit --org --engine local --max-shards 60 --regions R1,R2,R3 (every "
+            "shard at once; the default, 32, runs 60 shards in two waves)",
+            options=("--engine", "local", "--max-shards", "60"),
+        ),
+        OrganizationPeer(
             "sagefetch-profiles",
             "sagefetch audit --profiles acct-01,...,acct-20 --regions R1,R2,R3 (a config file: "
             "the management account's keys, a role_arn + source_profile for each member)",
@@ -464,7 +470,10 @@ def _heading(scenario: AuditScenario | OrganizationScenario) -> str:
             f"{scenario.describe_calls:,} describing = "
             f"{scenario.list_calls + scenario.describe_calls:,} "
             f"({scenario.shards * (scenario.list_calls + scenario.describe_calls):,} in all); "
-            f"ideal (the shards side by side) {scenario.ideal_seconds:.2f} s. Organizations, "
+            f"ideal (the shards side by side) {scenario.ideal_seconds:.2f} s; with "
+            f"`--max-shards` 32 (the default) the shards run in "
+            f"{math.ceil(scenario.shards / 32)} waves, "
+            f"{math.ceil(scenario.shards / 32) * scenario.ideal_seconds:.2f} s. Organizations, "
             "STS and EC2 calls are not limited, delayed or counted. `calls` and `throttled` "
             "sum every shard's SageMaker calls. `wall / sagefetch-org` compares with `sagefetch "
             "audit --org --engine local` in the same round.\n"
