@@ -26,7 +26,7 @@ import os
 import struct
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
@@ -35,14 +35,27 @@ from sagefetch._outcomes import Described
 
 from ._exits import UsageError
 from ._parquet_footer import MAGIC, Footer, footer_at, move_offsets
-from ._records import Recorded
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
 
     from sagefetch._outcomes import Outcome
 
-    from ._records import Origin, Output
+#: Account, region and account name of an audit row (``_records.Origin``).
+Origin = tuple[str, str, str | None]
+
+
+class Sink(Protocol):
+    """What the writer needs of the output (``_records.Output``)."""
+
+    @property
+    def empty(self) -> bool: ...
+    @property
+    def end(self) -> int: ...
+    def read(self, offset: int, size: int) -> bytes: ...
+    def write(self, data: bytes) -> None: ...
+    def on_close(self, callback: Callable[[], None]) -> None: ...
+
 
 __all__ = [
     "CHECKPOINT_SECONDS",
@@ -233,7 +246,7 @@ class ParquetWriter:
     then a row is in memory only, and a killed run describes it again.
     """
 
-    def __init__(self, out: Output, *, origin: bool) -> None:
+    def __init__(self, out: Sink, *, origin: bool) -> None:
         self._out = out
         self._origin = origin
         self._schema = schema(origin=origin)
@@ -434,10 +447,12 @@ def _last_footer(
     return None
 
 
-def read_recorded(fd: int, name: str, *, origin: bool) -> tuple[Recorded, int]:
-    """What the Parquet output at ``fd`` records, and where its last whole checkpoint ends.
+def read_recorded(fd: int, name: str, *, origin: bool, add: Callable[[str, str], bool]) -> int:
+    """Where the last whole checkpoint of the Parquet output at ``fd`` ends; its rows to ``add``.
 
-    What follows that end is a checkpoint cut short, for the caller to cut off.
+    ``add(arn, status)`` takes each row's ARN and status, False for a status
+    no record has. What follows the end is a checkpoint cut short, for the
+    caller to cut off.
 
     Raises:
         UsageError: the file is not a Parquet output of this command, or its
@@ -451,7 +466,7 @@ def read_recorded(fd: int, name: str, *, origin: bool) -> tuple[Recorded, int]:
     ours, theirs = header(origin=origin), header(origin=not origin)
     start = read(0, len(ours))
     if not start:
-        return Recorded(), 0
+        return 0
     if start == theirs[: len(start)] and start != ours[: len(start)]:
         command = "audit" if not origin else "describe"
         raise _refusal(name, f"it holds the records of sagefetch {command}")
@@ -461,25 +476,26 @@ def read_recorded(fd: int, name: str, *, origin: bool) -> tuple[Recorded, int]:
             what = "it is in JSON Lines or CSV (resume with that --format)"
         raise _refusal(name, what)
     if size <= len(ours):  # the header, or as much of it as was written
-        return Recorded(), size if size == len(ours) else 0
+        return size if size == len(ours) else 0
     footer = _last_footer(read, size, len(ours), _label(origin))
     if footer is None:
         if size - len(ours) > _MAX_TORN:
             raise _refusal(name, "no whole footer of ours in it")
-        return Recorded(), len(ours)
+        return len(ours)
     try:
         metadata = _metadata(footer.metadata)
         if not metadata.schema.to_arrow_schema().equals(schema(origin=origin)):
             raise _refusal(name, "its columns are not those of this version of sagefetch")
-        recorded = _scan(fd, footer.end, metadata, name)
+        _scan(fd, footer.end, metadata, name, add)
     except (pa.ArrowException, OSError) as exc:
         raise _refusal(name, f"it cannot be read ({exc})") from exc
-    return recorded, footer.end
+    return footer.end
 
 
-def _scan(fd: int, end: int, metadata: pq.FileMetaData, name: str) -> Recorded:
-    """The ARNs and statuses of every row, a row group at a time."""
-    recorded = Recorded()
+def _scan(
+    fd: int, end: int, metadata: pq.FileMetaData, name: str, add: Callable[[str, str], bool]
+) -> None:
+    """Each row's ARN and status to ``add``, a row group at a time."""
     parquet = pq.ParquetFile(_FileView(fd, end), metadata=metadata)
     for index in range(parquet.num_row_groups):
         rows = parquet.read_row_group(index, columns=["arn", "status"])
@@ -488,6 +504,5 @@ def _scan(fd: int, end: int, metadata: pq.FileMetaData, name: str) -> Recorded:
         ):
             if not isinstance(arn, str) or not isinstance(status, str):
                 raise _refusal(name, f"row group {index} has a row without its ARN or status")
-            if not recorded.add(arn, status):
+            if not add(arn, status):
                 raise _refusal(name, f"row group {index} has a row of status {status!r}")
-    return recorded

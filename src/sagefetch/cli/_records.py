@@ -41,7 +41,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, cast
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
 import orjson
 
@@ -56,7 +56,6 @@ if sys.platform != "win32":
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
     from contextlib import ExitStack
-    from types import ModuleType
 
 __all__ = [
     "AUDIT_CSV_COLUMNS",
@@ -245,7 +244,10 @@ def writer_for(fmt: Format, out: Output, *, origin: bool = False) -> RecordWrite
     A Parquet writer buffers rows: the output's ``close()`` writes them.
     """
     if fmt == "parquet":
-        return cast("RecordWriter", _parquet().ParquetWriter(out, origin=origin))
+        _need_pyarrow()
+        from ._parquet import ParquetWriter  # noqa: PLC0415 - optional extra, slow to import
+
+        return ParquetWriter(out, origin=origin)
     return _JsonLinesWriter(out) if fmt == "jsonl" else _CsvWriter(out, origin=origin)
 
 
@@ -253,19 +255,18 @@ def writer_for(fmt: Format, out: Output, *, origin: bool = False) -> RecordWrite
 PARQUET_MISSING: Final = "--format parquet needs pyarrow: pip install 'sagefetch[parquet]'"
 
 
-def _parquet() -> ModuleType:
-    """``_parquet``, imported when Parquet is asked for (pyarrow takes a while to load).
+def _need_pyarrow() -> None:
+    """Import ``_parquet`` (pyarrow), only when Parquet is asked for: it takes a while.
 
     Raises:
         UsageError: pyarrow is not installed.
     """
     try:
-        from . import _parquet  # noqa: PLC0415 - optional extra, and slow to import
+        from ._parquet import ParquetWriter  # noqa: F401, PLC0415 - optional, slow to import
     except ImportError as exc:
         if (exc.name or "").partition(".")[0] != "pyarrow":
             raise
         raise UsageError(PARQUET_MISSING) from None
-    return _parquet
 
 
 # -- the output ----------------------------------------------------------------
@@ -542,7 +543,7 @@ def open_output(
 
 def _check_parquet(path: Path | None) -> None:
     """Parquet goes to a file, with pyarrow: else a one-line usage error, nothing opened."""
-    _parquet()
+    _need_pyarrow()
     if path is None:
         raise UsageError(
             "--format parquet writes a file, not standard output: its footer comes last\n"
@@ -665,13 +666,17 @@ def _read_recorded(fd: int, name: str, fmt: Format, *, origin: bool) -> Recorded
         UsageError: the file is of another format, or not an output of ours.
     """
     if fmt == "parquet":
-        recorded, whole = _parquet().read_recorded(fd, name, origin=origin)
+        _need_pyarrow()
+        from ._parquet import read_recorded  # noqa: PLC0415 - optional extra, slow to import
+
+        recorded = Recorded()
+        whole = read_recorded(fd, name, origin=origin, add=recorded.add)
         if whole < os.fstat(fd).st_size:
             # A checkpoint cut short (a run killed while writing it): its rows
             # are described again.
             os.ftruncate(fd, whole)
             os.fsync(fd)
-        return cast("Recorded", recorded)
+        return recorded
     wanted = "jsonl" if fmt == "jsonl" else "audit-csv" if origin else "csv"
     os.lseek(fd, 0, os.SEEK_SET)
     found = _layout(os.read(fd, _CHUNK), wanted)
