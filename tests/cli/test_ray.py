@@ -173,17 +173,25 @@ def test_a_role_is_assumed_on_the_worker_from_the_names_the_driver_sends(
     assert [arn for arn, _ in assumed_roles(ACCOUNT_B)[earlier:]] == [role]
 
 
+def _actors(ray: Any) -> list[str]:
+    """The names of the live actors sagefetch runs its shards in."""
+    return [
+        actor["name"]
+        for actor in ray.util.list_named_actors(all_namespaces=True)
+        if actor["namespace"] == NAMESPACE and actor["name"].startswith("sagefetch-")
+    ]
+
+
 def _kill_sagefetch_actors(ray: Any, *, restart: bool = True) -> int:
     """Kill every actor the audit runs its shards in (Ray restarts them if asked); how many."""
     killed = 0
-    for actor in ray.util.list_named_actors(all_namespaces=True):
-        if actor["namespace"] == NAMESPACE and actor["name"].startswith("sagefetch-"):
-            try:
-                handle = ray.get_actor(actor["name"], namespace=NAMESPACE)
-            except ValueError:
-                continue  # gone meanwhile
-            ray.kill(handle, no_restart=not restart)
-            killed += 1
+    for name in _actors(ray):
+        try:
+            handle = ray.get_actor(name, namespace=NAMESPACE)
+        except ValueError:
+            continue  # gone meanwhile
+        ray.kill(handle, no_restart=not restart)
+        killed += 1
     return killed
 
 
@@ -238,6 +246,33 @@ def test_a_shard_whose_workers_are_gone_for_good_stops_resumable(
     (shard,) = json.loads(summary.read_text())["shards"]
     assert (shard["result"], shard["stopped"]["code"]) == ("stopped", "WorkerLost")
     assert shard["described"] == len(written)
+
+
+@pytest.mark.ray
+def test_sigint_stops_cleanly_with_whole_records_and_no_actor_left(
+    accounts: Accounts, ray_cluster: RayCluster, tmp_path: Path
+) -> None:
+    """Ctrl-C on a Ray audit: exit 130, whole records only, the run's actors killed."""
+    ray = pytest.importorskip("ray")
+    output = tmp_path / "audit.jsonl"
+    process = subprocess.Popen(
+        [*SAGEFETCH, "audit", "--profile", "team-a", "--region", "us-east-1", "-o", str(output),
+         "--max-rate", "10", "--batch-size", "5", "--quiet",
+         "--engine", "ray", "--ray-address", ray_cluster.address],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    _wait_for_records(process, output, 20)
+    assert _actors(ray)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr.decode()
+    assert b"Traceback" not in stderr
+    assert output.read_bytes().endswith(b"\n")
+    assert set(Counter(r["arn"] for r in _records(output)).values()) == {1}
+    deadline = time.monotonic() + 30  # the GCS learns of the deaths a moment later
+    while _actors(ray) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _actors(ray) == []
 
 
 @pytest.mark.ray
