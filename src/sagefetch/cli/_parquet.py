@@ -7,17 +7,20 @@ buffered and written as row groups (:data:`ROW_GROUP_ROWS` rows, or fewer
 after :data:`CHECKPOINT_SECONDS` when that is cheap), so memory holds one row
 group whatever the run's size.
 
-The file is valid after every row group, which makes a killed run resumable::
+The file is valid at every footer, which makes a killed run resumable::
 
     PAR1 + label                 header(): "sagefetch describe/1" (bytes no reader reads)
     row group 1, footer (1)      checkpoint 1: one write
-    row group 2, footer (1, 2)   checkpoint 2: the footer covers every row group so far
+    row group 2                  (the row groups since the footer are fewer bytes than it)
+    row group 3, footer (1-3)    checkpoint 2: the footer covers every row group so far
     ...
 
-A reader reads the last footer; earlier footers are bytes no offset points
-at. ``--resume`` finds the last whole footer whose label is ours and cuts off
-what follows it (a checkpoint cut short). A file that does not start with
-our header is refused, untouched.
+A footer is written once the row groups since the last one outweigh it, so
+its copies stay smaller than the data. A reader reads the last footer;
+earlier footers are bytes no offset points at. ``--resume`` finds the last
+whole footer whose label is ours and cuts off what follows it (row groups no
+footer covers yet, a checkpoint cut short): those ARNs are described again. A
+file that does not start with our header is refused, untouched.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ class Sink(Protocol):
     def read(self, offset: int, size: int) -> bytes: ...
     def write(self, data: bytes) -> None: ...
     def on_close(self, callback: Callable[[], None]) -> None: ...
+    def cut(self, end: int) -> None: ...
 
 
 __all__ = [
@@ -258,6 +262,10 @@ class ParquetWriter:
         self._groups = 0
         self._written_rows = 0
         self._written_bytes = 0
+        self._unchecked = 0
+        """Bytes of row groups written since the last footer."""
+        self._checked_end = out.end
+        """Where the last footer ends (where the output started, before one)."""
         self._last = time.monotonic()
         self._closed = False
         if not out.empty:  # resumed: the new row groups join those there
@@ -286,7 +294,7 @@ class ParquetWriter:
             self._checkpoint()
 
     def close(self) -> None:
-        """Write the buffered rows (and a footer, if the file has none yet). Idempotent.
+        """Write the buffered rows and a footer over every row group (if one is due). Idempotent.
 
         Raises:
             OutputError: the output cannot take them.
@@ -294,7 +302,7 @@ class ParquetWriter:
         if self._closed:
             return
         self._closed = True
-        if self._rows or self._footer is None:
+        if self._rows or self._footer is None or self._unchecked:
             self._checkpoint()
 
     def _due(self) -> bool:
@@ -344,17 +352,34 @@ class ParquetWriter:
         else:
             merged = self._footer
             merged.append_row_groups(group)
-        footer = pa.BufferOutputStream()
-        merged.write_metadata_file(footer)
-        thrift_and_end = footer.getvalue().to_pybytes()[len(MAGIC) :]
-        self._out.write(body + thrift_and_end)
         self._footer = merged
-        self._footer_size = len(thrift_and_end)
         self._groups += 1 if table.num_rows else 0
         self._written_rows += table.num_rows
         self._written_bytes += len(body)
+        self._unchecked += len(body)
         self._rows.clear()
         self._last = time.monotonic()
+        # A footer repeats every row group so far: written after each row group,
+        # its copies would grow with the square of the row groups (27 MB of them
+        # over a million rows). It goes out once the row groups since the last one
+        # outweigh it, so the copies stay below the data; a killed run describes
+        # the row groups after the last footer again.
+        try:
+            if self._closed or self._unchecked >= self._footer_size:
+                footer = pa.BufferOutputStream()
+                merged.write_metadata_file(footer)
+                thrift_and_end = footer.getvalue().to_pybytes()[len(MAGIC) :]
+                self._out.write(body + thrift_and_end)
+                self._footer_size = len(thrift_and_end)
+                self._unchecked = 0
+                self._checked_end = self._out.end
+            else:
+                self._out.write(body)
+        except BaseException:
+            # The output failed (nothing else raises here): row groups after the
+            # last footer cannot be read, so the file ends at it.
+            self._out.cut(self._checked_end)
+            raise
 
 
 # -- reading what is there (--resume) ------------------------------------------------

@@ -359,6 +359,15 @@ class Output:
             raise self._error from exc
         self._end += len(data)
 
+    def cut(self, end: int) -> None:
+        """Cut the output back to ``end``, after it failed: where its writer's last whole part ends.
+
+        A Parquet writer's row groups are only readable once a footer follows them.
+        """
+        if self._error is not None and end < self._end:
+            self._end = end
+            self._cut()
+
     def _cut(self) -> None:
         """Cut off what a failed write left of its record (shrinking needs no space)."""
         if self._regular:
