@@ -151,6 +151,31 @@ def test_audit_rows_carry_their_origin(local_sagemaker: LocalSageMaker, tmp_path
     assert origins == [(local_sagemaker.account_id, local_sagemaker.region, len(arns))]
 
 
+def test_an_audit_whose_last_rows_do_not_fit_stops_resumable(
+    local_sagemaker: LocalSageMaker, tmp_path: Path
+) -> None:
+    """The last row group, written at the end, fails (EFBIG): exit 4 as a stop, then resume."""
+    arns = local_sagemaker.seed(groups=3, versions=15)
+    out = tmp_path / "audit.parquet"
+    server = ["--endpoint-url", local_sagemaker.endpoint_url, "--region", local_sagemaker.region]
+    audit = [*SAGEFETCH, "audit", "-o", str(out), "--format", "parquet", *server]
+
+    limited = subprocess.run(
+        [*FILE_SIZE_LIMIT, "200", *audit],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+    assert limited.returncode == 4, limited.stderr
+    assert "--resume" in limited.stderr
+    assert "Traceback" not in limited.stderr
+    assert out.stat().st_size <= 200
+    resumed = subprocess.run(
+        [*audit, "--resume"], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert sorted(_rows(out)) == sorted(arns)
+
+
 @pytest.mark.timeout(180)
 def test_sigkill_then_resume_records_every_arn_exactly_once(
     local_sagemaker: LocalSageMaker, tmp_path: Path

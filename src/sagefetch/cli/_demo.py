@@ -122,6 +122,9 @@ class _Tally:
     def header(self) -> None:
         self.writer.header()
 
+    def close(self) -> None:
+        self.writer.close()
+
     def write(self, outcome: Outcome, origin: Origin | None = None) -> None:
         self.writer.write(outcome, origin)
         if isinstance(outcome, Described):

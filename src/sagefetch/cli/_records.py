@@ -124,6 +124,13 @@ class RecordWriter(Protocol):
             OutputError: the output cannot take it; the run must stop.
         """
 
+    def close(self) -> None:
+        """Write what the writer still holds (Parquet's last rows and footer). Idempotent.
+
+        Raises:
+            OutputError: the output cannot take it.
+        """
+
 
 def record(outcome: Outcome, origin: Origin | None = None) -> dict[str, Any]:
     """The JSON record of an outcome."""
@@ -148,6 +155,9 @@ class _JsonLinesWriter:
         self._out = out
 
     def header(self) -> None:
+        pass
+
+    def close(self) -> None:
         pass
 
     def write(self, outcome: Outcome, origin: Origin | None = None) -> None:
@@ -179,6 +189,9 @@ class _CsvWriter:
 
     def header(self) -> None:
         self._out.write(_csv_line(AUDIT_CSV_COLUMNS if self._origin else CSV_COLUMNS))
+
+    def close(self) -> None:
+        pass
 
     def write(self, outcome: Outcome, origin: Origin | None = None) -> None:
         row = _csv_row(outcome)

@@ -188,6 +188,7 @@ async def run_audit(
             )
             for index, report in enumerate(reports):
                 shard_tasks.start_soon(audit.shard, index, report)
+        writer.close()  # Parquet's last rows: a failure here stops the shards as any other
     except OutputError as exc:
         output_errors.append(exc)
     finally:
