@@ -153,13 +153,23 @@ async def test_spans_of_one_limit_pool() -> None:
     assert limiter.rate == pytest.approx(9.8)
 
 
+async def test_a_short_span_adds_at_most_a_quarter_of_the_estimate() -> None:
+    """3 calls over 0.4 s measure 7.5/s; 1/span would add 2.5, the cap allows 7.5 / 4."""
+    clock = FakeClock()
+    limiter = _limiter(clock, max_rate=30)
+    limiter.on_throttle(await limiter.acquire())
+    await _measure(limiter, clock, 3)
+    assert limiter.measured_limit == pytest.approx(7.5)
+    assert limiter.rate == pytest.approx(7.5 * 1.25)
+
+
 async def test_a_throttle_is_no_cut_below_the_estimate() -> None:
     """A throttle sets the rate to the estimate plus its uncertainty, never below the estimate."""
     clock = FakeClock()
     limiter = await _measured_limiter(clock)
     clock.now += 1.0
-    limiter.on_success()  # the probe climbs for a second: 9.5 + 0.5 + 2 x 1^3
-    assert limiter.rate == pytest.approx(12.0)
+    limiter.on_success()  # the probe climbs for a second: 9.5 + 0.5 + 2.5 x 1^3
+    assert limiter.rate == pytest.approx(12.5)
     await _measure(limiter, clock, 29)
     assert limiter.rate >= limiter.measured_limit  # type: ignore[operator]
 
@@ -185,7 +195,7 @@ async def test_throttles_sent_before_the_reaction_cause_no_second_reaction() -> 
 
 
 async def test_the_probe_grows_as_the_cube_of_the_time_since_the_reaction() -> None:
-    """Between throttles the rate is 9.5 + 1/2 + 2 t^3, the cubic capped at half the estimate."""
+    """Between throttles the rate is 9.5 + 1/2 + 2.5 t^3, the cubic capped at half the estimate."""
     clock = FakeClock()
     limiter = await _measured_limiter(clock)
     rates = []
@@ -193,7 +203,7 @@ async def test_the_probe_grows_as_the_cube_of_the_time_since_the_reaction() -> N
         clock.now += 0.5
         limiter.on_success()
         rates.append(limiter.rate)
-    assert rates == pytest.approx([10.25, 12.0, 14.75])
+    assert rates == pytest.approx([10.3125, 12.5, 14.75])
 
 
 async def test_each_confirming_throttle_stretches_the_probe() -> None:
@@ -203,7 +213,7 @@ async def test_each_confirming_throttle_stretches_the_probe() -> None:
     await _measure(limiter, clock, 29)
     clock.now += 1.3
     limiter.on_success()
-    assert limiter.rate == pytest.approx(9.6 + 0.2 + 2.0)
+    assert limiter.rate == pytest.approx(9.6 + 0.2 + 2.5)
 
 
 async def test_a_throttle_leaves_one_interval_before_the_next_call() -> None:
@@ -239,7 +249,7 @@ async def test_a_firm_estimate_throttled_again_at_once_halves() -> None:
 
 
 async def test_a_guess_grows_by_1_per_success_until_measured() -> None:
-    """After halving, each success adds 1 call/s to the guess, under the cubic: + 3 + 2 x 0.9^3."""
+    """After halving, each success adds 1 call/s to the guess, under the cubic: +3 + 2.5 x 0.9^3."""
     clock = FakeClock()
     limiter = await _measured_limiter(clock)
     await _measure(limiter, clock, 29)
@@ -248,7 +258,7 @@ async def test_a_guess_grows_by_1_per_success_until_measured() -> None:
     for _ in range(3):
         clock.now += 0.3
         limiter.on_success(await limiter.acquire())
-    assert limiter.rate == pytest.approx(halved + 3 + 2 * 0.9**3)
+    assert limiter.rate == pytest.approx(halved + 3 + 2.5 * 0.9**3)
 
 
 async def test_more_calls_accepted_than_the_limit_allows_start_a_ramp() -> None:
@@ -260,8 +270,8 @@ async def test_more_calls_accepted_than_the_limit_allows_start_a_ramp() -> None:
         limiter.on_success(await limiter.acquire())
         rates.append(limiter.rate)
     steps = [round(later - earlier, 6) for earlier, later in itertools.pairwise(rates)]
-    assert max(steps[:10]) < 1  # the probe: 9.5 + 1/2 + 2 t^3, capped at 14.75
-    assert steps[16:20] == [4.0, 4.0, 4.0, 3.25]  # a ramp, up to the ceiling of 30
+    assert max(steps[:10]) < 1  # the probe: 9.5 + 1/2 + 2.5 t^3, capped at 14.75
+    assert steps[15:19] == [4.0, 4.0, 4.0, 3.25]  # a ramp, up to the ceiling of 30
 
 
 async def test_after_a_pause_the_estimate_stands_and_measuring_resumes() -> None:
