@@ -6,6 +6,12 @@
 Writes ``audit.md`` and ``audit.json`` under ``benchmarks/results/``
 (``benchmarks/results/quick/`` with ``--quick``). See "AUDIT" in ``benchmarks/README.md``.
 Measured and reported as ``benchmarks.run`` does (``run_peer``, ``PeerRun``, ``_report``).
+
+A1-A4 audit one account on one token bucket. A5 audits an organization (20
+accounts x 3 regions, a token bucket per account and region; the server is
+``benchmarks/_organization.py``): ``--org`` against ``--profiles`` (a profile
+per account) and ``--org --engine ray``. A run of some scenarios keeps the
+others' runs already in ``audit.json``, each marked with the run it came from.
 """
 
 from __future__ import annotations
