@@ -600,7 +600,7 @@ def test_regions_all_an_account_refused_describe_regions_is_a_stopped_shard(
     stopped = listed["data"]["stopped"]
     assert (stopped["error"], stopped["code"]) == ("AccessDeniedError", "UnauthorizedOperation")
     who = f"data ({organization.ids['data']})"
-    assert stopped["message"].startswith(f"cannot list the regions enabled for {who}: ")
+    assert stopped["message"].startswith("cannot list the regions the account has enabled: ")
     assert "ec2:DescribeRegions" in stopped["hint"]
     assert listed["data"]["calls"] == 1  # refused: not retried
     assert listed["ml-dev"]["stopped"] is None
@@ -612,7 +612,9 @@ def test_regions_all_an_account_refused_describe_regions_is_a_stopped_shard(
         ("ml-dev", region) for region in listed["ml-dev"]["enabled"]
     }
     assert all(shards[key]["result"] == "complete" for key in shards if key[0] == "ml-dev")
-    assert f"sagefetch audit: {who}: cannot list the regions enabled for {who}" in result.stderr
+    assert f"sagefetch audit: {who}: cannot list the regions the account has enabled: " in (
+        result.stderr
+    )
     assert "HINT: --regions all needs ec2:DescribeRegions" in result.stderr
 
 

@@ -102,8 +102,8 @@ async def _list(
     max_attempts: int,
     max_rate: float | None,
 ) -> None:
+    # Messages leave the account out: every report of the stop names it (stderr, summary).
     shard = account.shard
-    who = shard.who
     try:
         session = AioSession(profile=shard.profile)
         session.register_component("data_loader", loader)
@@ -142,7 +142,7 @@ async def _list(
     except AccessDeniedError as exc:
         reason = str(exc).partition("\nHINT: ")[0]
         raise AccessDeniedError(
-            f"cannot list the regions enabled for {who}: {reason}\n"
+            f"cannot list the regions the account has enabled: {reason}\n"
             "HINT: --regions all needs ec2:DescribeRegions in each account; or name the "
             "regions with --regions R1,R2.",
             code=exc.code,
@@ -150,7 +150,7 @@ async def _list(
     except CallFailedError as exc:
         error = exc.classified
         raise RunStoppedError(
-            f"cannot list the regions enabled for {who}: {error.code}: {error.message} "
+            f"cannot list the regions the account has enabled: {error.code}: {error.message} "
             "(calling DescribeRegions)",
             code=error.code,
         ) from None
