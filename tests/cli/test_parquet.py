@@ -499,7 +499,7 @@ def test_footer_copies_stay_smaller_than_the_data(
     """Many row groups: the footers written along the way add less than the row groups hold.
 
     A footer after every row group would repeat the growing footer 300 times
-    (about 150 times the data here).
+    (177 MB, about 70 times the data and last footer here).
     """
     from sagefetch import Described  # noqa: PLC0415
     from sagefetch.testing._catalogue import Catalogue  # noqa: PLC0415
@@ -524,5 +524,7 @@ def test_footer_copies_stay_smaller_than_the_data(
         for i in range(metadata.num_row_groups)
         for j in range(metadata.num_columns)
     )
+    # Row groups take more bytes in the file than their pages (pyarrow before 17
+    # also writes each column chunk's metadata after it): about 1.7x here at most.
     last_footer = metadata.serialized_size
-    assert path.stat().st_size - last_footer < 2.2 * data
+    assert path.stat().st_size < 3 * (data + last_footer)
