@@ -33,6 +33,7 @@ from tests.conftest import raw_client
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator
+    from pathlib import Path
 
     from botocore.model import Shape
 
@@ -564,8 +565,13 @@ async def test_a_malformed_error_answer_is_a_client_error(
         pytest.param("", "sdk-default-configuration", id="defaults"),
     ],
 )
-def test_the_fast_data_loader_loads_what_botocore_loads(name: str, kind: str) -> None:
+def test_the_fast_data_loader_loads_what_botocore_loads(
+    name: str, kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The data files parsed with orjson equal botocore's own parse, key order included."""
+    # A search path of its own: a new loader, not the one earlier clients resolved
+    # endpoints with (botocore fills resolved entries in, in place, as in one session).
+    monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path))
     session = AioSession()
     fast = fast_data_loader(session)
     plain = create_loader(session.get_config_variable("data_path"))
@@ -577,6 +583,18 @@ def test_the_fast_data_loader_loads_what_botocore_loads(name: str, kind: str) ->
 
     assert ours == theirs
     assert list(_keys(ours)) == list(_keys(theirs))
+
+
+def test_sessions_share_one_loader_per_search_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model is parsed once per process, not once per session (a shard, an assumed role)."""
+    shared = fast_data_loader(AioSession())
+    assert fast_data_loader(AioSession()) is shared
+    monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path))
+    own = fast_data_loader(AioSession())
+    assert own is not shared
+    assert str(tmp_path) in own.search_paths
 
 
 def _keys(value: Any) -> Iterator[str]:

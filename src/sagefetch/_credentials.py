@@ -19,6 +19,7 @@ from aiobotocore.credentials import (
 from botocore.credentials import CredentialProvider
 from botocore.exceptions import ClientError, NoCredentialsError
 
+from ._decode import fast_data_loader
 from ._exceptions import CredentialsError, ErrorKind, classify_error
 
 if TYPE_CHECKING:
@@ -71,6 +72,7 @@ def assume_role(session: AioSession, role_arn: str, region_name: str | None = No
     # The source is a separate session on the same profile: its chain must not
     # find the assumed role itself.
     source = type(session)(profile=session.profile)
+    source.register_component("data_loader", fast_data_loader(source))
     # aiobotocore's creator is an async context manager factory, not botocore's type.
     create_client = cast("Any", functools.partial(source.create_client, region_name=region_name))
 
