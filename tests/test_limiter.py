@@ -274,6 +274,18 @@ async def test_more_calls_accepted_than_the_limit_allows_start_a_ramp() -> None:
     assert steps[15:19] == [4.0, 4.0, 4.0, 3.25]  # a ramp, up to the ceiling of 30
 
 
+async def test_a_low_estimate_on_a_short_span_is_outgrown_when_nothing_throttles() -> None:
+    """1 call over 0.2 s says 5/s; when every later call passes, the rate ramps to the ceiling."""
+    clock = FakeClock()
+    limiter = _limiter(clock, max_rate=30)
+    limiter.on_throttle(await limiter.acquire())
+    await _measure(limiter, clock, 1)
+    assert limiter.measured_limit == pytest.approx(5.0)
+    for _ in range(100):  # the server's limit is well above 5/s: nothing throttles
+        limiter.on_success(await limiter.acquire())
+    assert limiter.rate == 30
+
+
 async def test_after_a_pause_the_estimate_stands_and_measuring_resumes() -> None:
     """A 10 s pause keeps the 9.5/s estimate; the next throttle starts a new span, pooled."""
     clock = FakeClock()

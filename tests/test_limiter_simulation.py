@@ -68,7 +68,7 @@ def test_describe_time_and_throttles_stay_within_bounds(
 @pytest.mark.parametrize(
     ("key", "ratio"),
     [
-        pytest.param("LOW", 1.25, id="2-per-second-burst-1"),
+        pytest.param("LOW", 1.45, id="2-per-second-burst-1"),
         pytest.param("B1", 1.30, id="burst-1"),
     ],
 )

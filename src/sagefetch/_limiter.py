@@ -97,7 +97,8 @@ _UNCERTAIN_CAP: Final = 0.25
 
 A span of a few calls says little, and 1/span on it would pace far above the
 estimate: without the cap (simulated, 20 seeds) a 2 calls/s server without a
-burst took 1.44 x ideal, with it 1.13."""
+burst took 1.44 x ideal, with it 1.38. The raised-limit bound uses the same
+capped term (``_uncertainty``)."""
 _PROBE_CUBIC: Final = 2.5
 """The probe's cubic term: calls/s per second cubed since the last reaction.
 
@@ -369,21 +370,29 @@ class AdaptiveRateLimiter:
 
         The bucket held less than a token at that throttle, so ``seconds`` later
         at most ``1 + limit * seconds`` calls can have been accepted, and the
-        limit is at most the estimate plus one call over the measured span.
+        limit is taken to be at most the estimate plus its uncertainty. The
+        bound must be the one the probe paces at (capped alike): the cubic term
+        on top of it is then what carries more calls through than it allows when
+        the limit is higher. With an uncapped bound, a low estimate on a short
+        span (one call over 0.2 s: 5/s, +5) was never outgrown: the rate, at most
+        1.75 x the estimate, stayed under it while nothing throttled.
         """
-        upper = self._base + 1.0 / max(self._span(), _MIN_SPAN) if self._measured else self._base
+        upper = self._base + self._uncertainty()
         return 1.0 + upper * seconds + _RAISED_CALLS
+
+    def _uncertainty(self) -> float:
+        """One call over the measured span, at most a quarter of the estimate; 0 for a guess."""
+        if not self._measured:
+            return 0.0
+        return min(_PROBE_SPAN / max(self._span(), _MIN_SPAN), _UNCERTAIN_CAP * self._base)
 
     def _pace(self, now: float) -> float:
         """The estimate plus the probe."""
         base = self._base
-        # One call over the span: the measurement's own uncertainty (a guess has none to offer).
-        uncertain = _PROBE_SPAN / max(self._span(), _MIN_SPAN) if self._measured else 0.0
-        uncertain = min(uncertain, _UNCERTAIN_CAP * base)
         # Each throttle that confirms the limit stretches the probe's time scale.
         stretch = _CYCLE_GROWTH**self._confirmed
         cubic = min(_PROBE_CUBIC * ((now - self._probe_from) / stretch) ** 3, _PROBE_CAP * base)
-        return self._clamp(base + uncertain + cubic)
+        return self._clamp(base + self._uncertainty() + cubic)
 
     def _record(self, ticket: float) -> None:
         self._sent.append(ticket)
