@@ -14,6 +14,7 @@ import logging
 import os
 import pickle
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -276,6 +277,40 @@ def test_sigint_stops_cleanly_with_whole_records_and_no_actor_left(
 
 
 @pytest.mark.ray
+def test_sigterm_while_its_own_ray_starts_exits_143_and_leaves_no_ray(tmp_path: Path) -> None:
+    """SIGTERM while the CLI starts a local Ray for itself: exit 143, no traceback, no raylet.
+
+    ray.init sets a SIGTERM handler that exits mid-call; the CLI keeps its own.
+    """
+    pytest.importorskip("ray")
+    output = tmp_path / "audit.jsonl"
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    process = subprocess.Popen(
+        [*SAGEFETCH, "audit", "--region", "us-east-1", "--endpoint-url", "http://127.0.0.1:9",
+         "-o", str(output), "--engine", "ray", "--quiet"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+    )  # fmt: skip
+    time.sleep(2)  # within ray.init: a local Ray takes longer than this to start
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 143, stderr.decode()
+    assert b"Traceback" not in stderr
+    deadline = time.monotonic() + 15  # the raylet and GCS take a moment to exit
+    while (left := _processes_of_session(process.pid)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert left == b"", "a raylet or GCS of the run is left"
+
+
+def _processes_of_session(driver: int) -> bytes:
+    """The PIDs of the local Ray that the CLI with PID ``driver`` started (its session's)."""
+    found = subprocess.run(
+        ["pgrep", "-f", f"session_[0-9_-]*_{driver}/"], capture_output=True, check=False
+    )
+    return found.stdout
+
+
+@pytest.mark.ray
 def test_sigkill_of_the_driver_then_resume_on_ray_records_every_package_once(
     accounts: Accounts, ray_cluster: RayCluster, tmp_path: Path
 ) -> None:
@@ -322,6 +357,27 @@ def test_without_ray_installed_a_one_line_hint_and_exit_2(tmp_path: Path) -> Non
     assert "pip install 'sagefetch[ray]'" in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) <= 2
+    assert not output.exists()
+
+
+@pytest.mark.parametrize("how", ["--ray-address", "RAY_ADDRESS"])
+def test_a_ray_address_nothing_listens_on_is_refused_at_once(how: str, tmp_path: Path) -> None:
+    """An unreachable cluster: exit 2 with a hint within seconds (ray.init retries for minutes)."""
+    with socket.socket() as bound:  # a port that is bound but takes no connection
+        bound.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{bound.getsockname()[1]}"
+        output = tmp_path / "audit.jsonl"
+        flag = ["--ray-address", address] if how == "--ray-address" else []
+        env = {**os.environ, "RAY_ADDRESS": address} if how == "RAY_ADDRESS" else None
+        result = subprocess.run(
+            [*SAGEFETCH, "audit", "--region", "us-east-1", "-o", str(output), "--engine", "ray",
+             *flag],
+            capture_output=True, text=True, timeout=60, check=False, env=env,
+        )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert f"cannot reach the Ray cluster at {address}" in result.stderr
+    assert "HINT:" in result.stderr
+    assert "Traceback" not in result.stderr
     assert not output.exists()
 
 

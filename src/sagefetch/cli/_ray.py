@@ -28,6 +28,7 @@ import math
 import os
 import secrets
 import signal
+import socket
 from contextlib import aclosing, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
@@ -57,6 +58,8 @@ WORKER_LOST: Final = "WorkerLost"
 _MAX_WORKER_RETRIES: Final = 3
 #: Chunks a shard's worker may get ahead of the writer before it waits.
 _BACKLOG: Final = 8
+#: Seconds to wait for a TCP connection to ``--ray-address`` before refusing it.
+_CONNECT_TIMEOUT: Final = 10.0
 _HINT: Final = "--engine ray needs Ray\nHINT: pip install 'sagefetch[ray]'"
 
 
@@ -131,17 +134,16 @@ def ray_engine(
         "logging_level": logging.ERROR,
         "log_to_driver": False,
     }
-    if not joining:
+    if joining:
+        _check_reachable(address or os.environ["RAY_ADDRESS"])
+    else:
         options["include_dashboard"] = False
-    # ray.init sets its own SIGTERM handler (sys.exit): the CLI's signal handling stays.
-    previous = signal.getsignal(signal.SIGTERM)
     try:
-        ray.init(**options)
+        with _sigterm_kept(ray):
+            ray.init(**options)
     except (OSError, ValueError, RuntimeError) as exc:
         where = f"at {address or os.environ.get('RAY_ADDRESS')}" if joining else "here"
         raise UsageError(f"cannot start or join a Ray cluster {where}: {exc}") from exc
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     actors: list[Any] = []
     try:
         cpus = int(ray.cluster_resources().get("CPU", 1))
@@ -258,6 +260,57 @@ class RayEngine:
                     )
                     return
                 report.worker_retries += 1
+
+
+@contextmanager
+def _sigterm_kept(ray: Any) -> Iterator[None]:
+    """Keep the CLI's SIGTERM handling while ``ray.init`` runs, and after.
+
+    ``ray.init`` first sets a SIGTERM handler that calls ``sys.exit``: a SIGTERM
+    while a local Ray starts (seconds) would end the run with a traceback. Its
+    setter (``ray._private.utils.set_sigterm_handler``, private) does nothing
+    meanwhile; should Ray set the handler another way, the CLI's is put back
+    after it anyway. The CLI's handler only notes the signal: the run stops
+    once ``ray.init`` has returned (exit 143), and Ray is shut down with it.
+    """
+    previous = signal.getsignal(signal.SIGTERM)
+    utils: Any = getattr(getattr(ray, "_private", None), "utils", None)
+    setter = getattr(utils, "set_sigterm_handler", None)
+    if setter is not None:
+        utils.set_sigterm_handler = _keep
+    try:
+        yield
+    finally:
+        if setter is not None:
+            utils.set_sigterm_handler = setter
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _keep(handler: object) -> None:
+    """Ray's SIGTERM handler, not set: the CLI's stays."""
+
+
+def _check_reachable(address: str) -> None:
+    """Refuse a ``HOST:PORT`` nothing listens on, at once: ``ray.init`` would retry for minutes.
+
+    Other forms (``auto``, ``ray://...``) are left to Ray.
+
+    Raises:
+        UsageError: the address does not take a connection within a few seconds.
+    """
+    host, colon, port = address.rpartition(":")
+    if not colon or not port.isdigit() or "://" in address or not host:
+        return
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=_CONNECT_TIMEOUT):
+            pass
+    except OSError as exc:
+        raise UsageError(
+            f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}\n"
+            "HINT: --ray-address (or RAY_ADDRESS) is the head node's GCS address, HOST:PORT "
+            "(port 6379 unless 'ray start --head --port' said otherwise); leave both unset "
+            "to start a local Ray for the run."
+        ) from exc
 
 
 def _first_line(error: BaseException) -> str:
