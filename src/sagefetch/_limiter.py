@@ -216,16 +216,26 @@ class AdaptiveRateLimiter:
         goes out.
         """
         async with self._turn:
+            woke_for: float | None = None
             while True:
                 now = self._clock()
                 due = self._last_sent + 1.0 / self._rate
                 if now >= due:
                     if now - self._last_sent > _IDLE_INTERVALS / self._rate:
                         self._pause(now)
-                    self._last_sent = now
+                    # Woken late by less than an interval (a busy event loop): the
+                    # next turn counts from the time this one slept for, so lateness
+                    # does not add up and the pace is the rate. A call that came
+                    # after its turn (none was waiting), or woke later than that,
+                    # counts from now: never a burst.
+                    if woke_for is not None and 0 <= now - woke_for < 1.0 / self._rate:
+                        self._last_sent = woke_for
+                    else:
+                        self._last_sent = now
                     self._record(now)
                     return now
                 await self._sleep(due - now)
+                woke_for = due
 
     def on_success(self, ticket: float | None = None) -> None:
         """The call that went out at ``ticket`` was answered without throttling: probe upward."""
