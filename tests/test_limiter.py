@@ -77,6 +77,39 @@ def _limiter(clock: FakeClock, **settings: float) -> AdaptiveRateLimiter:
     return AdaptiveRateLimiter(clock=clock, sleep=clock.sleep, **settings)
 
 
+class LateClock(FakeClock):
+    """A fake clock whose sleeps end ``lag`` seconds late, as on a busy event loop."""
+
+    def __init__(self, lag: float) -> None:
+        super().__init__()
+        self.lag = lag
+
+    async def sleep(self, seconds: float) -> None:
+        await super().sleep(seconds + self.lag)
+
+
+async def test_a_busy_loop_waking_callers_late_does_not_slow_the_pace() -> None:
+    """Every wake-up 30% of an interval late: 11 calls still span 10 intervals, plus one lag.
+
+    Counted from when each call went out, the lateness would add up: 13 intervals.
+    """
+    clock = LateClock(lag=0.06)
+    limiter = _limiter(clock, initial_rate=5)
+    sent = [await limiter.acquire() for _ in range(11)]
+
+    assert sent[-1] - sent[0] == pytest.approx(10 * 0.2 + 0.06)
+    assert min(b - a for a, b in itertools.pairwise(sent)) >= 0.2 - 1e-9  # never closer
+
+
+async def test_a_caller_woken_later_than_an_interval_counts_from_now() -> None:
+    """A wake-up more than an interval late (a blocked loop) does not let the next call catch up."""
+    clock = LateClock(lag=0.5)
+    limiter = _limiter(clock, initial_rate=5)
+    sent = [await limiter.acquire() for _ in range(4)]
+
+    assert [round(b - a, 6) for a, b in itertools.pairwise(sent)] == [0.7, 0.7, 0.7]
+
+
 async def test_calls_are_paced_one_slot_per_interval() -> None:
     """At 5 calls/s, consecutive acquires are 0.2 s apart, with no burst."""
     clock = FakeClock()
