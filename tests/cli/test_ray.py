@@ -27,7 +27,14 @@ import pytest
 from sagefetch._discovery import Discovery
 from sagefetch.cli._ray import NAMESPACE, RayEngine
 from sagefetch.cli._reports import Shard
-from tests.cli.test_audit import ACCOUNT_A, ACCOUNT_B, ACCOUNT_DENIED, REGIONS, Accounts
+from tests.cli.test_audit import (
+    ACCOUNT_A,
+    ACCOUNT_B,
+    ACCOUNT_DENIED,
+    REGIONS,
+    Accounts,
+    _records,
+)
 from tests.processes import SAGEFETCH
 from tests.sts import assumed_roles
 
@@ -95,8 +102,14 @@ def _audit(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _records(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text().splitlines()]
+def _slow_ray_audit(ray_cluster: RayCluster, output: Path, *args: str) -> subprocess.Popen[bytes]:
+    """A one-shard audit on the session's Ray, slow enough (10 calls/s of 5 ARNs) to act on."""
+    return subprocess.Popen(
+        [*SAGEFETCH, "audit", "--profile", "team-a", "--region", "us-east-1", "-o", str(output),
+         *args, "--max-rate", "10", "--batch-size", "5", "--quiet",
+         "--engine", "ray", "--ray-address", ray_cluster.address],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
 
 
 def _expected(accounts: Accounts, *shards: tuple[str, str]) -> Counter[str]:
@@ -203,12 +216,7 @@ def test_a_worker_killed_mid_shard_is_rerun_and_every_package_written_once(
     """ray.kill of the actors mid-shard: the shard runs again, each package once, as summarized."""
     ray = pytest.importorskip("ray")
     output, summary = tmp_path / "audit.jsonl", tmp_path / "summary.json"
-    process = subprocess.Popen(
-        [*SAGEFETCH, "audit", "--profile", "team-a", "--region", "us-east-1", "-o", str(output),
-         "--summary-json", str(summary), "--max-rate", "10", "--batch-size", "5", "--quiet",
-         "--engine", "ray", "--ray-address", ray_cluster.address],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+    process = _slow_ray_audit(ray_cluster, output, "--summary-json", str(summary))
     _wait_for_records(process, output, 20)
     assert _kill_sagefetch_actors(ray) >= 1
     _, stderr = process.communicate(timeout=240)
@@ -229,12 +237,7 @@ def test_a_shard_whose_workers_are_gone_for_good_stops_resumable(
     """All actors killed for good mid-shard: the shard stops (WorkerLost, exit 4), records whole."""
     ray = pytest.importorskip("ray")
     output, summary = tmp_path / "audit.jsonl", tmp_path / "summary.json"
-    process = subprocess.Popen(
-        [*SAGEFETCH, "audit", "--profile", "team-a", "--region", "us-east-1", "-o", str(output),
-         "--summary-json", str(summary), "--max-rate", "10", "--batch-size", "5", "--quiet",
-         "--engine", "ray", "--ray-address", ray_cluster.address],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+    process = _slow_ray_audit(ray_cluster, output, "--summary-json", str(summary))
     _wait_for_records(process, output, 20)
     assert _kill_sagefetch_actors(ray, restart=False) >= 1
     _, stderr = process.communicate(timeout=240)
@@ -256,12 +259,7 @@ def test_sigint_stops_cleanly_with_whole_records_and_no_actor_left(
     """Ctrl-C on a Ray audit: exit 130, whole records only, the run's actors killed."""
     ray = pytest.importorskip("ray")
     output = tmp_path / "audit.jsonl"
-    process = subprocess.Popen(
-        [*SAGEFETCH, "audit", "--profile", "team-a", "--region", "us-east-1", "-o", str(output),
-         "--max-rate", "10", "--batch-size", "5", "--quiet",
-         "--engine", "ray", "--ray-address", ray_cluster.address],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+    process = _slow_ray_audit(ray_cluster, output)
     _wait_for_records(process, output, 20)
     assert _actors(ray)
     process.send_signal(signal.SIGINT)
