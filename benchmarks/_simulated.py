@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 #: Seeds of each simulated scenario (the simulator's default).
 SEEDS = 20
+#: Seeds of each moved copy in a ``KEY~`` row (``simulation.over_phases``: 7 moments).
+PHASE_SEEDS = 5
 
 
 def simulable(scenario: Scenario) -> bool:
@@ -67,15 +69,20 @@ def simulate(
     chosen = [scenario for scenario in scenarios if simulable(scenario)]
     twins = {scenario.key: simulation.from_benchmark(scenario) for scenario in chosen}
     started = time.perf_counter()
-    if limiter_file is None:
-        outcomes = simulation.sweep(list(twins.values()), range(seeds))
-    else:
-        make = limiter_from_file(limiter_file)
-        outcomes = simulation.sweep(list(twins.values()), range(seeds), make_limiter=make)
+    make = simulation.default_limiter if limiter_file is None else limiter_from_file(limiter_file)
+    outcomes = simulation.sweep(list(twins.values()), range(seeds), make_limiter=make)
+    for key, twin in twins.items():
+        # When a change of the limit comes in the probe's cycle decides how soon it is
+        # seen: the row KEY~ moves the changes, so one lucky moment cannot decide.
+        if len(twin.limits) > 1 and twin.runs == 1:
+            outcomes[f"{key}~"] = simulation.over_phases(
+                twin, range(min(seeds, PHASE_SEEDS)), make_limiter=make
+            )
     summary = simulation.summarize(outcomes, twins)
     return {
         "seeds": seeds,
         "model": dataclasses.asdict(simulation.Model()),
+        "phase_shifts": list(simulation.PHASE_SHIFTS),
         "limiter": "the measured copy of `sagefetch/_limiter.py`"
         if limiter_file is not None
         else "`sagefetch._limiter` as imported",
@@ -122,7 +129,9 @@ def side_by_side(simulated: dict[str, Any] | None, runs: Sequence[PeerRun]) -> l
         "with the library's *own phase* (client creation to outcomes written). Real: "
         "median (min-max) over this run's rounds. The CLI's wall time is its whole process "
         "(interpreter, imports and client creation included), which the simulator does not "
-        "model.",
+        "model. A row `KEY~` is the simulator alone: the scenario with its limit changes "
+        f"moved by {simulated.get('phase_shifts', '-')} s, {PHASE_SEEDS} seeds each, because "
+        "when a change comes in the limiter's probing cycle decides how soon it is seen.",
         "",
         "| scenario | ideal s | simulated: phase / ideal | real lib: own phase / ideal "
         "| real lib: wall / ideal | real CLI: wall / ideal | simulated: throttled "

@@ -17,12 +17,14 @@ import statistics
 
 import pytest
 from benchmarks import _scenarios as benchmark
+from benchmarks import limiter_trace
 from benchmarks.simulation import (
     BENCHMARK_KEYS,
     SCENARIOS,
     Model,
     from_benchmark,
     ideal_seconds,
+    over_phases,
     simulate,
 )
 
@@ -46,13 +48,13 @@ def _medians(key: str) -> tuple[float, float]:
         pytest.param("S1", 1.03, 0.055, id="S1-steady-20"),
         pytest.param("S2", 1.03, 0.03, id="S2-steady-50"),
         pytest.param("S4", 1.05, 0.065, id="S4-falling-40-10"),
-        pytest.param("S8", 1.09, 0.06, id="S8-rising-10-30"),
+        pytest.param("S8", 1.10, 0.06, id="S8-rising-10-30"),
         pytest.param("I1", 1.03, 0.065, id="issue-steady-15"),
         pytest.param("I4", 1.05, 0.09, id="issue-falling-30-8"),
         pytest.param("S9", 1.03, 0.09, id="S9-burst-20"),
         pytest.param("S11", 1.08, 0.055, id="S11-changing-every-10s"),
-        pytest.param("S10", 1.10, 0.05, id="S10-small-runs-one-limiter"),
-        pytest.param("HIGH", 1.07, 0.02, id="high-150"),
+        pytest.param("S10", 1.12, 0.05, id="S10-small-runs-one-limiter"),
+        pytest.param("HIGH", 1.07, 0.03, id="high-150"),
         pytest.param("SLOW", 1.03, 0.10, id="slow-answers"),
     ],
 )
@@ -65,15 +67,26 @@ def test_describe_time_and_throttles_stay_within_bounds(
     assert median_share <= throttled
 
 
+def test_a_rise_is_seen_soon_wherever_it_falls_in_the_probing_cycle() -> None:
+    """S8 with its rise moved from 2.5 to 4 s: the median stays under 1.09 x ideal.
+
+    One moment alone can fall on a lucky phase of the probe's cycle (under the
+    earlier model S8 at 3 s said 1.058, and 1.045-1.144 with the rise 0.5 s
+    either side).
+    """
+    outcomes = over_phases(SCENARIOS["S8"], range(3))
+    assert statistics.median(outcome.ratio for outcome in outcomes) <= 1.09
+
+
 @pytest.mark.parametrize(
     ("key", "ratio"),
     [
         pytest.param("LOW", 1.45, id="2-per-second-burst-1"),
-        pytest.param("B1", 1.30, id="burst-1"),
+        pytest.param("B1", 1.38, id="burst-1"),
     ],
 )
 def test_corners_are_no_worse_than_before(key: str, ratio: float) -> None:
-    """Servers with no burst, where the CUBIC limiter took 1.44 (2/s) and 1.32 (20/s) x ideal."""
+    """Servers with no burst, where the CUBIC limiter took 1.50 (2/s) and 1.43 (20/s) x ideal."""
     median_ratio, _ = _medians(key)
     assert median_ratio <= ratio
 
@@ -125,3 +138,14 @@ def test_a_scaled_benchmark_scenario_is_simulated_at_its_size() -> None:
 def test_the_ideal_follows_the_limit(key: str, ideal: float) -> None:
     """The piecewise ideal: the burst, then each call as the limit of the moment refills a token."""
     assert benchmark.SCENARIOS[key].ideal_seconds == pytest.approx(ideal, abs=1e-4)
+
+
+def test_the_trace_tells_how_soon_a_rise_was_seen() -> None:
+    """``benchmarks.limiter_trace`` on the simulator: S8's rise is seen, by ``limit_raised``."""
+    (run,) = limiter_trace.simulated_runs(benchmark.SCENARIOS["S8"], seeds=1)
+    (delay,) = run.seen_after()
+    raised = [at for at, why, _ in run.reactions() if why == "limit_raised"]
+    assert delay is not None
+    assert raised[-1] == pytest.approx(3.0 + delay)
+    assert 0 < delay < 3
+    assert run.calls - run.throttled == 300
