@@ -201,8 +201,8 @@ async def test_a_throttle_is_no_cut_below_the_estimate() -> None:
     clock = FakeClock()
     limiter = await _measured_limiter(clock)
     clock.now += 1.0
-    limiter.on_success()  # the probe climbs for a second: 9.5 + 0.5 + 3 x 1^3
-    assert limiter.rate == pytest.approx(13.0)
+    limiter.on_success()  # the probe climbs for a second: 9.5 + 0.5 + 2.5 x 1^3
+    assert limiter.rate == pytest.approx(12.5)
     await _measure(limiter, clock, 29)
     assert limiter.rate >= limiter.measured_limit  # type: ignore[operator]
 
@@ -228,7 +228,7 @@ async def test_throttles_sent_before_the_reaction_cause_no_second_reaction() -> 
 
 
 async def test_the_probe_grows_as_the_cube_of_the_time_since_the_reaction() -> None:
-    """Between throttles the rate is 9.5 + 1/2 + 3 t^3, the cubic capped at half the estimate."""
+    """Between throttles the rate is 9.5 + 1/2 + 2.5 t^3, the cubic capped at half the estimate."""
     clock = FakeClock()
     limiter = await _measured_limiter(clock)
     rates = []
@@ -236,17 +236,17 @@ async def test_the_probe_grows_as_the_cube_of_the_time_since_the_reaction() -> N
         clock.now += 0.5
         limiter.on_success()
         rates.append(limiter.rate)
-    assert rates == pytest.approx([10.375, 13.0, 14.75])
+    assert rates == pytest.approx([10.3125, 12.5, 14.75])
 
 
 async def test_each_confirming_throttle_stretches_the_probe() -> None:
-    """After a throttle that confirms the estimate, the cubic runs 1.25 times slower."""
+    """After a throttle that confirms the estimate, the cubic runs 1.3 times slower."""
     clock = FakeClock()
     limiter = await _measured_limiter(clock)
     await _measure(limiter, clock, 29)
-    clock.now += 1.25
+    clock.now += 1.3
     limiter.on_success()
-    assert limiter.rate == pytest.approx(9.6 + 0.2 + 3.0)
+    assert limiter.rate == pytest.approx(9.6 + 0.2 + 2.5)
 
 
 async def test_a_throttle_leaves_one_interval_before_the_next_call() -> None:
@@ -282,7 +282,7 @@ async def test_a_firm_estimate_throttled_again_at_once_halves() -> None:
 
 
 async def test_a_guess_grows_by_1_per_success_until_measured() -> None:
-    """After halving, each success adds 1 call/s to the guess, under the cubic: +3 + 3 x 0.9^3."""
+    """After halving, each success adds 1 call/s to the guess, under the cubic: +3 + 2.5 x 0.9^3."""
     clock = FakeClock()
     limiter = await _measured_limiter(clock)
     await _measure(limiter, clock, 29)
@@ -291,7 +291,7 @@ async def test_a_guess_grows_by_1_per_success_until_measured() -> None:
     for _ in range(3):
         clock.now += 0.3
         limiter.on_success(await limiter.acquire())
-    assert limiter.rate == pytest.approx(halved + 3 + 3.0 * 0.9**3)
+    assert limiter.rate == pytest.approx(halved + 3 + 2.5 * 0.9**3)
 
 
 async def test_more_calls_accepted_than_the_limit_allows_start_a_ramp() -> None:

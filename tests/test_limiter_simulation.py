@@ -48,13 +48,13 @@ def _medians(key: str) -> tuple[float, float]:
         pytest.param("S1", 1.03, 0.055, id="S1-steady-20"),
         pytest.param("S2", 1.03, 0.03, id="S2-steady-50"),
         pytest.param("S4", 1.05, 0.065, id="S4-falling-40-10"),
-        pytest.param("S8", 1.10, 0.06, id="S8-rising-10-30"),
+        pytest.param("S8", 1.12, 0.06, id="S8-rising-10-30"),
         pytest.param("I1", 1.03, 0.065, id="issue-steady-15"),
         pytest.param("I4", 1.05, 0.09, id="issue-falling-30-8"),
         pytest.param("S9", 1.03, 0.09, id="S9-burst-20"),
         pytest.param("S11", 1.08, 0.055, id="S11-changing-every-10s"),
-        pytest.param("S10", 1.12, 0.05, id="S10-small-runs-one-limiter"),
-        pytest.param("HIGH", 1.07, 0.03, id="high-150"),
+        pytest.param("S10", 1.16, 0.05, id="S10-small-runs-one-limiter"),
+        pytest.param("HIGH", 1.07, 0.02, id="high-150"),
         pytest.param("SLOW", 1.03, 0.10, id="slow-answers"),
     ],
 )
@@ -68,14 +68,14 @@ def test_describe_time_and_throttles_stay_within_bounds(
 
 
 def test_a_rise_is_seen_soon_wherever_it_falls_in_the_probing_cycle() -> None:
-    """S8 with its rise moved from 2.5 to 4 s: the median stays under 1.09 x ideal.
+    """S8 with its rise moved from 2.5 to 4 s: the median stays under 1.10 x ideal.
 
     One moment alone can fall on a lucky phase of the probe's cycle (under the
     earlier model S8 at 3 s said 1.058, and 1.045-1.144 with the rise 0.5 s
     either side).
     """
     outcomes = over_phases(SCENARIOS["S8"], range(3))
-    assert statistics.median(outcome.ratio for outcome in outcomes) <= 1.09
+    assert statistics.median(outcome.ratio for outcome in outcomes) <= 1.10
 
 
 @pytest.mark.parametrize(
