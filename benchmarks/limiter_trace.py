@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import statistics
@@ -46,7 +47,7 @@ from benchmarks._scenarios import SCENARIOS, Scenario, write_arn_file
 from sagefetch import AdaptiveRateLimiter, ModelPackageFetcher
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Sequence
+    from collections.abc import Awaitable, Callable, Iterator, Sequence
 
 CONCURRENCY = 16  # as the benchmark's library peer
 
@@ -161,56 +162,57 @@ async def _real_run(arns: list[str], handler: _RateChanges) -> tuple[float, Trac
     return time.monotonic() - started, limiter
 
 
+@contextlib.contextmanager
+def _rate_changes() -> Iterator[_RateChanges]:
+    """The library's ``sagefetch.rate_changed`` events go to the limiter being traced."""
+    handler = _RateChanges()
+    logger = logging.getLogger("sagefetch")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 def real_runs(scenario: Scenario, rounds: int, work: Path) -> list[Run]:
     """``rounds`` runs of the library against the scenario's server, traced."""
     write_arn_file(scenario, work / "arns.txt")
     arns = (work / "arns.txt").read_text().split()
-    handler = _RateChanges()
-    logger = logging.getLogger("sagefetch")
-    logger.addHandler(handler)
-    level = logger.level
-    logger.setLevel(logging.INFO)
     runs = []
-    try:
-        with ServerProcess(scenario, work / "server.log") as server:
-            control = server.control
-            assert control is not None
-            os.environ.update(server.environment)
-            for number in range(rounds):
-                control.set_faults(scenario.faults)
-                control.reset()
-                watcher = FirstCallWatcher(control, scenario, timeout=300)
-                watcher.start()
-                try:
-                    seconds, limiter = asyncio.run(_real_run(arns, handler))
-                finally:
-                    watcher.stop()
-                counters = control.counters()
-                first = next(step.ticket for step in limiter.steps if step.what == "send")
-                assert first is not None
-                changes = [(0.0, scenario.limits[0][1])]
-                changes += [(moment - first, rate) for moment, rate in watcher.changes]
-                ratio = seconds / scenario.ideal_seconds
-                run = Run("real", number, ratio, counters.calls, counters.throttled, first, changes)
-                run.steps = limiter.steps
-                runs.append(run)
-                print(_row(runs[-1]), file=sys.stderr, flush=True)
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
+    with _rate_changes() as handler, ServerProcess(scenario, work / "server.log") as server:
+        control = server.control
+        assert control is not None
+        os.environ.update(server.environment)
+        for number in range(rounds):
+            control.set_faults(scenario.faults)
+            control.reset()
+            watcher = FirstCallWatcher(control, scenario, timeout=300)
+            watcher.start()
+            try:
+                seconds, limiter = asyncio.run(_real_run(arns, handler))
+            finally:
+                watcher.stop()
+            counters = control.counters()
+            first = next(step.ticket for step in limiter.steps if step.what == "send")
+            assert first is not None
+            changes = [(0.0, scenario.limits[0][1])]
+            changes += [(moment - first, rate) for moment, rate in watcher.changes]
+            ratio = seconds / scenario.ideal_seconds
+            run = Run("real", number, ratio, counters.calls, counters.throttled, first, changes)
+            run.steps = limiter.steps
+            runs.append(run)
+            print(_row(run), file=sys.stderr, flush=True)
     return runs
 
 
 def simulated_runs(scenario: Scenario, seeds: int) -> list[Run]:
     """The same scenario in the simulator, seeds ``0..seeds-1``, traced."""
     twin = simulation.from_benchmark(scenario)
-    handler = _RateChanges()
-    logger = logging.getLogger("sagefetch")
-    logger.addHandler(handler)
-    level = logger.level
-    logger.setLevel(logging.INFO)
     runs = []
-    try:
+    with _rate_changes() as handler:
 
         def make(clock: Callable[[], float]) -> TracingLimiter:
             handler.limiter = TracingLimiter(clock=clock, sleep=anyio.sleep)
@@ -223,9 +225,6 @@ def simulated_runs(scenario: Scenario, seeds: int) -> list[Run]:
                       outcome.first_call, list(twin.limits))  # fmt: skip
             run.steps = handler.limiter.steps
             runs.append(run)
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
     return runs
 
 
