@@ -106,9 +106,9 @@ It sets how soon a raised limit is seen, each probe costing a throttle when the
 limit has not moved; when the rise comes in the probing cycle decides too.
 Simulated S8 (10 -> 30 calls/s) with its rise moved from 2.5 to 4 s, 20 seeds
 each, takes 1.086 x ideal (1.027-1.154). A faster probe (3.0, stretching 1.25)
-said 1.075, but real runs side by side did not bear it out (traced, 8 rounds each:
-1.094 now, 1.097 with it; the benchmark, 5 each: 1.063, 1.102) and throttled
-more (S1 4.8% -> 5.2%, S4 6.0% -> 6.5%)."""
+said 1.075 for one more throttle per ~200 calls on S1, but real runs side by side
+did not bear it out (traced, 8 rounds each: 1.094 now, 1.097 with it; the
+benchmark, 5 each: 1.063, 1.102), so the extra probing bought nothing."""
 _CYCLE_GROWTH: Final = 1.3
 """Each throttle that confirms the estimate stretches the cubic's time scale this much."""
 _MAX_CONFIRMED: Final = 4
