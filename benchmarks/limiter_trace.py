@@ -12,8 +12,8 @@
 - **Simulated**: the same limiter class in ``benchmarks.simulation`` (its
   default model), seeds ``0..--seeds-1``.
 
-For every run it gathers the throttles, every rate change the limiter logged
-(``sagefetch.rate_changed``: why, and the limit it believed), and for each
+For every run it gathers the throttles, every rate change the limiter made
+(the ``why`` it logs as ``sagefetch.rate_changed``, and the limit it believed), and for each
 change of the server's limit how long the limiter took to react to it: to a
 rise, its ``limit_raised``; to a drop, its next reaction. Seconds count from the
 run's first call. It writes ``summary.md`` (one row a run, then the medians)
@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import logging
 import os
 import statistics
 import sys
@@ -47,7 +45,7 @@ from benchmarks._scenarios import SCENARIOS, Scenario, write_arn_file
 from sagefetch import AdaptiveRateLimiter, ModelPackageFetcher
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Iterator, Sequence
+    from collections.abc import Awaitable, Callable, Sequence
 
 CONCURRENCY = 16  # as the benchmark's library peer
 
@@ -66,7 +64,13 @@ class Step:
 
 
 class TracingLimiter(AdaptiveRateLimiter):
-    """The library's limiter, keeping every call and every rate change it made."""
+    """The library's limiter, keeping every call and every rate change it made.
+
+    Rate changes are taken where the limiter makes them (its ``_react`` and
+    ``_raised``, the two places that log ``sagefetch.rate_changed``), not from
+    the log: where events go depends on the application's logging (structlog,
+    once configured, takes them), and a trace must not.
+    """
 
     def __init__(
         self,
@@ -95,17 +99,13 @@ class TracingLimiter(AdaptiveRateLimiter):
         super().on_throttle(ticket)
         self.note("throttled", ticket)
 
+    def _react(self, now: float, why: str) -> None:
+        super()._react(now, why)
+        self.note(f"rate:{why}")
 
-class _RateChanges(logging.Handler):
-    """Puts the library's ``sagefetch.rate_changed`` events into the limiter's trace."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.limiter: TracingLimiter | None = None
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if self.limiter is not None and getattr(record, "event", "") == "sagefetch.rate_changed":
-            self.limiter.note(f"rate:{record.fields['why']}")  # type: ignore[attr-defined]
+    def _raised(self, now: float) -> None:
+        super()._raised(now)
+        self.note("rate:limit_raised")
 
 
 @dataclass(slots=True)
@@ -152,9 +152,8 @@ class Run:
         return delays
 
 
-async def _real_run(arns: list[str], handler: _RateChanges) -> tuple[float, TracingLimiter]:
+async def _real_run(arns: list[str]) -> tuple[float, TracingLimiter]:
     limiter = TracingLimiter()
-    handler.limiter = limiter
     started = time.monotonic()
     async with ModelPackageFetcher(max_concurrency=CONCURRENCY, limiter=limiter) as fetcher:
         async for _ in fetcher.stream(arns):
@@ -162,27 +161,12 @@ async def _real_run(arns: list[str], handler: _RateChanges) -> tuple[float, Trac
     return time.monotonic() - started, limiter
 
 
-@contextlib.contextmanager
-def _rate_changes() -> Iterator[_RateChanges]:
-    """The library's ``sagefetch.rate_changed`` events go to the limiter being traced."""
-    handler = _RateChanges()
-    logger = logging.getLogger("sagefetch")
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
-        yield handler
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
-
-
 def real_runs(scenario: Scenario, rounds: int, work: Path) -> list[Run]:
     """``rounds`` runs of the library against the scenario's server, traced."""
     write_arn_file(scenario, work / "arns.txt")
     arns = (work / "arns.txt").read_text().split()
     runs = []
-    with _rate_changes() as handler, ServerProcess(scenario, work / "server.log") as server:
+    with ServerProcess(scenario, work / "server.log") as server:
         control = server.control
         assert control is not None
         os.environ.update(server.environment)
@@ -192,7 +176,7 @@ def real_runs(scenario: Scenario, rounds: int, work: Path) -> list[Run]:
             watcher = FirstCallWatcher(control, scenario, timeout=300)
             watcher.start()
             try:
-                seconds, limiter = asyncio.run(_real_run(arns, handler))
+                seconds, limiter = asyncio.run(_real_run(arns))
             finally:
                 watcher.stop()
             counters = control.counters()
@@ -211,20 +195,19 @@ def real_runs(scenario: Scenario, rounds: int, work: Path) -> list[Run]:
 def simulated_runs(scenario: Scenario, seeds: int) -> list[Run]:
     """The same scenario in the simulator, seeds ``0..seeds-1``, traced."""
     twin = simulation.from_benchmark(scenario)
+    made: list[TracingLimiter] = []
+
+    def make(clock: Callable[[], float]) -> TracingLimiter:
+        made.append(TracingLimiter(clock=clock, sleep=anyio.sleep))
+        return made[-1]
+
     runs = []
-    with _rate_changes() as handler:
-
-        def make(clock: Callable[[], float]) -> TracingLimiter:
-            handler.limiter = TracingLimiter(clock=clock, sleep=anyio.sleep)
-            return handler.limiter
-
-        for seed in range(seeds):
-            outcome = simulation.simulate(twin, seed, make_limiter=make)
-            assert handler.limiter is not None
-            run = Run("simulated", seed, outcome.ratio, outcome.calls, outcome.throttled,
-                      outcome.first_call, list(twin.limits))  # fmt: skip
-            run.steps = handler.limiter.steps
-            runs.append(run)
+    for seed in range(seeds):
+        outcome = simulation.simulate(twin, seed, make_limiter=make)
+        run = Run("simulated", seed, outcome.ratio, outcome.calls, outcome.throttled,
+                  outcome.first_call, list(twin.limits))  # fmt: skip
+        run.steps = made[-1].steps
+        runs.append(run)
     return runs
 
 

@@ -14,8 +14,10 @@ longest runs, to keep the file to a few seconds).
 from __future__ import annotations
 
 import statistics
+from typing import TYPE_CHECKING
 
 import pytest
+import structlog
 from benchmarks import _scenarios as benchmark
 from benchmarks import limiter_trace
 from benchmarks.simulation import (
@@ -27,6 +29,9 @@ from benchmarks.simulation import (
     over_phases,
     simulate,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 #: Scenarios of 800-1,500 calls run fewer seeds.
 LONG = frozenset({"S2", "S11", "HIGH"})
@@ -140,8 +145,27 @@ def test_the_ideal_follows_the_limit(key: str, ideal: float) -> None:
     assert benchmark.SCENARIOS[key].ideal_seconds == pytest.approx(ideal, abs=1e-4)
 
 
+@pytest.fixture(params=["logging", "structlog"])
+def events_to(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The library's events going to stdlib logging, or to a configured structlog."""
+    was_configured, previous = structlog.is_configured(), structlog.get_config()
+    structlog.reset_defaults()
+    if request.param == "structlog":
+        structlog.configure(logger_factory=structlog.ReturnLoggerFactory())
+    try:
+        yield
+    finally:
+        structlog.reset_defaults()
+        if was_configured:
+            structlog.configure(**previous)
+
+
+@pytest.mark.usefixtures("events_to")
 def test_the_trace_tells_how_soon_a_rise_was_seen() -> None:
-    """``benchmarks.limiter_trace`` on the simulator: S8's rise is seen, by ``limit_raised``."""
+    """``benchmarks.limiter_trace`` on the simulator: S8's rise is seen, by ``limit_raised``.
+
+    Wherever the application sends the library's events: the trace does not read them.
+    """
     (run,) = limiter_trace.simulated_runs(benchmark.SCENARIOS["S8"], seeds=1)
     (delay,) = run.seen_after()
     raised = [at for at, why, _ in run.reactions() if why == "limit_raised"]
