@@ -209,22 +209,34 @@ def _kill_sagefetch_actors(ray: Any, *, restart: bool = True) -> int:
     return killed
 
 
+def _audit_killing_actors(
+    ray_cluster: RayCluster, output: Path, *, restart: bool
+) -> tuple[int, bytes, dict[str, Any]]:
+    """The slow one-shard audit, its actors killed once 20 records are out.
+
+    Returns the exit code, stderr, and the shard's entry in ``--summary-json``.
+    """
+    ray = pytest.importorskip("ray")
+    summary = output.with_name("summary.json")
+    process = _slow_ray_audit(ray_cluster, output, "--summary-json", str(summary))
+    _wait_for_records(process, output, 20)
+    assert _kill_sagefetch_actors(ray, restart=restart) >= 1
+    _, stderr = process.communicate(timeout=240)
+    (shard,) = json.loads(summary.read_text())["shards"]
+    return process.returncode, stderr, shard
+
+
 @pytest.mark.ray
 def test_a_worker_killed_mid_shard_is_rerun_and_every_package_written_once(
     accounts: Accounts, ray_cluster: RayCluster, tmp_path: Path
 ) -> None:
     """ray.kill of the actors mid-shard: the shard runs again, each package once, as summarized."""
-    ray = pytest.importorskip("ray")
-    output, summary = tmp_path / "audit.jsonl", tmp_path / "summary.json"
-    process = _slow_ray_audit(ray_cluster, output, "--summary-json", str(summary))
-    _wait_for_records(process, output, 20)
-    assert _kill_sagefetch_actors(ray) >= 1
-    _, stderr = process.communicate(timeout=240)
-    assert process.returncode == 0, stderr.decode()
+    output = tmp_path / "audit.jsonl"
+    returncode, stderr, shard = _audit_killing_actors(ray_cluster, output, restart=True)
+    assert returncode == 0, stderr.decode()
     assert Counter(r["arn"] for r in _records(output)) == _expected(
         accounts, (ACCOUNT_A, REGIONS[0])
     )
-    (shard,) = json.loads(summary.read_text())["shards"]
     assert shard["worker_retries"] >= 1
     assert (shard["result"], shard["described"]) == ("complete", 360)
     assert shard["resumed"] == 0  # what the first run sent is not 'resumed' from an earlier run
@@ -235,19 +247,14 @@ def test_a_shard_whose_workers_are_gone_for_good_stops_resumable(
     accounts: Accounts, ray_cluster: RayCluster, tmp_path: Path
 ) -> None:
     """All actors killed for good mid-shard: the shard stops (WorkerLost, exit 4), records whole."""
-    ray = pytest.importorskip("ray")
-    output, summary = tmp_path / "audit.jsonl", tmp_path / "summary.json"
-    process = _slow_ray_audit(ray_cluster, output, "--summary-json", str(summary))
-    _wait_for_records(process, output, 20)
-    assert _kill_sagefetch_actors(ray, restart=False) >= 1
-    _, stderr = process.communicate(timeout=240)
-    assert process.returncode == 4, stderr.decode()
+    output = tmp_path / "audit.jsonl"
+    returncode, stderr, shard = _audit_killing_actors(ray_cluster, output, restart=False)
+    assert returncode == 4, stderr.decode()
     assert b"Traceback" not in stderr
     assert b"--resume" in stderr
     written = Counter(r["arn"] for r in _records(output))
     assert set(written) < set(accounts.expected[ACCOUNT_A, REGIONS[0]])
     assert set(written.values()) == {1}
-    (shard,) = json.loads(summary.read_text())["shards"]
     assert (shard["result"], shard["stopped"]["code"]) == ("stopped", "WorkerLost")
     assert shard["described"] == len(written)
 
