@@ -296,7 +296,12 @@ def test_sigterm_while_its_own_ray_starts_exits_143_and_leaves_no_ray(tmp_path: 
          "-o", str(output), "--engine", "ray", "--quiet"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
     )  # fmt: skip
-    time.sleep(2)  # within ray.init: a local Ray takes longer than this to start
+    # Within ray.init: its GCS and raylet have started, and ray.init has not returned (the run
+    # would then fail at once on port 9). A fixed sleep raced the CLI's start-up on a busy host.
+    deadline = time.monotonic() + 60
+    while not _processes_of_session(process.pid) and process.poll() is None:
+        assert time.monotonic() < deadline, "the CLI started no local Ray"
+        time.sleep(0.05)
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 143, stderr.decode()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
+import sys
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -137,6 +139,57 @@ def test_sigterm_writes_the_summary_of_what_was_written(
     assert 20 <= written < len(arns)
     assert summary["totals"]["described"] == written
     assert summary["totals"]["calls"] >= written // 5
+
+
+#: Runs ``sagefetch ARGV[3:]``, sending itself signal ARGV[1] when module ARGV[2] starts to
+#: load: a signal at a known moment of start-up, before the event loop takes signals over.
+_SIGNAL_WHILE_LOADING = (
+    "import os, runpy, sys\n"
+    "signum, module = int(sys.argv[1]), sys.argv[2]\n"
+    "def hook(event, args):\n"
+    "    if event == 'import' and args[0] == module:\n"
+    "        os.kill(os.getpid(), signum)\n"
+    "sys.addaudithook(hook)\n"
+    "sys.argv = ['sagefetch', *sys.argv[3:]]\n"
+    "runpy.run_module('sagefetch.cli', run_name='__main__')\n"
+)
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize(
+    ("module", "summarised"),
+    [
+        ("sagefetch.cli._run", False),  # before the summary exists
+        ("sagefetch.cli._describe", True),  # the command's modules: heavy, seconds on a busy host
+        ("aiobotocore.session", True),
+    ],
+)
+def test_a_signal_during_start_up_exits_with_its_code_and_no_traceback(
+    tmp_path: Path, signum: int, code: int, module: str, *, summarised: bool
+) -> None:
+    """SIGINT or SIGTERM while the CLI still loads: 130 or 143, one summary, the output untouched.
+
+    Before, SIGTERM killed the process outright (-15, no summary) and SIGINT
+    printed a KeyboardInterrupt traceback.
+    """
+    source, output, path = tmp_path / "arns.txt", tmp_path / "out.jsonl", tmp_path / "s.json"
+    source.write_text("arn:aws:sagemaker:us-east-1:123456789012:model-package/a/1\n")
+    output.write_bytes(b'{"partial": "from an earlier run"}\n')
+
+    result = subprocess.run(
+        [sys.executable, "-c", _SIGNAL_WHILE_LOADING, str(int(signum)), module,
+         "describe", str(source), "-o", str(output), "--resume", "--summary-json", str(path),
+         "--endpoint-url", "http://127.0.0.1:9", "--region", "us-east-1"],
+        capture_output=True, timeout=60, check=False,
+    )  # fmt: skip
+
+    assert result.returncode == code, result.stderr.decode()
+    assert b"Traceback" not in result.stderr
+    assert output.read_bytes() == b'{"partial": "from an earlier run"}\n'
+    if summarised:
+        assert _summary(path)["exit_code"] == code
+    else:
+        assert not path.exists()
 
 
 def test_a_refused_command_replaces_an_earlier_summary(tmp_path: Path) -> None:

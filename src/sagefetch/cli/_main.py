@@ -7,11 +7,13 @@ load when a command runs.
 
 from __future__ import annotations
 
+import signal
 import sys
 from typing import TYPE_CHECKING
 
 from sagefetch import tune_gc
 
+from ._exits import Terminated, exit_code_of_signal, terminate
 from ._parser import parser
 
 if TYPE_CHECKING:
@@ -21,7 +23,22 @@ __all__ = ["main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``sagefetch``; returns the exit code."""
+    """Run ``sagefetch``; returns the exit code.
+
+    SIGINT or SIGTERM during start-up (imports, reading the configuration)
+    ends it at once with 130 or 143 and no traceback; a command's event loop
+    then takes both signals over (``_run``).
+    """
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        return _main(argv)
+    except (KeyboardInterrupt, Terminated) as stopped:
+        return exit_code_of_signal(stopped)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     # A run allocates millions of short-lived dicts (decoded summaries): freeze
     # what start-up made and collect the young less often (sagefetch.tune_gc).
     tune_gc()

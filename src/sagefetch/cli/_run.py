@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from rich.console import Console
 
-from ._exits import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, UsageError
+from ._exits import (
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    EXIT_USAGE,
+    Terminated,
+    UsageError,
+    exit_code_of_signal,
+)
 from ._logging import configure_logging
 from ._summary import RunSummary
 
@@ -37,6 +44,9 @@ def run_command(args: argparse.Namespace) -> int:
     except UsageError as exc:
         print(f"sagefetch {args.command}: {exc}", file=sys.stderr)
         return summary.finish(EXIT_USAGE, error=str(exc)) if summary else EXIT_USAGE
+    except (KeyboardInterrupt, Terminated) as stopped:  # before the event loop took the signals
+        code = exit_code_of_signal(stopped)
+        return summary.finish(code) if summary else code
 
 
 def _command(name: str) -> Command:
